@@ -1,0 +1,1 @@
+"""Prism: DynamoDB-first polyglot persistence. This package is the Lambda layer shared by every function."""

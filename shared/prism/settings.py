@@ -1,0 +1,52 @@
+"""Typed function settings, read from the environment once and validated before any work is done."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from prism.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+SettingsT = TypeVar("SettingsT", bound="Settings")
+
+_SNS_TOPIC_ARN = r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]+$"
+_BUCKET_NAME = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+
+
+class Settings(BaseModel):
+    """Base of every settings model: a field ``foo_bar`` comes from the variable ``FOO_BAR``."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    @classmethod
+    def from_env(cls: type[SettingsT], environ: Mapping[str, str] | None = None) -> SettingsT:
+        """Build the settings from ``environ`` (default ``os.environ``); any problem is one clear error."""
+        source = os.environ if environ is None else environ
+        values = {name: source[name.upper()] for name in cls.model_fields if name.upper() in source}
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            problems = []
+            for error in exc.errors():
+                variable = str(error["loc"][0]).upper() if error["loc"] else "?"
+                reason = "is not set" if error["type"] == "missing" else f"is invalid: {error['msg']}"
+                problems.append(f"{variable} {reason}")
+            raise ConfigurationError(f"{cls.__name__}: " + "; ".join(problems)) from exc
+
+
+class FanoutSettings(Settings):
+    """Where the fanout publishes envelopes, and where oversized ones are parked (claim check)."""
+
+    changes_topic_arn: str = Field(pattern=_SNS_TOPIC_ARN)
+    claim_check_bucket: str = Field(pattern=_BUCKET_NAME)
+
+
+class ChangeReaderSettings(Settings):
+    """What a sink needs to read envelopes: the claim-check bucket oversized envelopes point into."""
+
+    claim_check_bucket: str = Field(pattern=_BUCKET_NAME)

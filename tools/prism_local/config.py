@@ -1,0 +1,110 @@
+"""Where the local stack lives and how to reach it: one typed object, read from the environment once."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+#: The local account and region every emulated ARN is built from (moto's defaults).
+ACCOUNT_ID = "123456789012"
+DEFAULT_REGION = "us-east-1"
+
+
+class ConfigError(ValueError):
+    """A PRISM_* setting is present but unusable."""
+
+
+def _port(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        port = int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name}={raw!r} is not a port number") from exc
+    if not 0 < port < 65536:
+        raise ConfigError(f"{name}={port} is outside 1..65535")
+    return port
+
+
+@dataclass(frozen=True)
+class Ports:
+    """TCP ports of the private servers; each can be moved with its PRISM_*_PORT variable."""
+
+    moto: int = 4510
+    mariadb: int = 3407
+    redis: int = 6480
+    osmem: int = 9210
+
+    @classmethod
+    def from_env(cls) -> Ports:
+        return cls(
+            moto=_port("PRISM_MOTO_PORT", cls.moto),
+            mariadb=_port("PRISM_MARIADB_PORT", cls.mariadb),
+            redis=_port("PRISM_REDIS_PORT", cls.redis),
+            osmem=_port("PRISM_OSMEM_PORT", cls.osmem),
+        )
+
+
+@dataclass(frozen=True)
+class LocalConfig:
+    """Everything the local stack, the runtime and the demo need to find each other.
+
+    ``state_dir`` holds pid files, logs, server data and ``stack.json`` (what was provisioned).
+    Tests build their own config with a temporary ``state_dir`` and free ports, so they never touch a
+    developer's running stack.
+    """
+
+    state_dir: Path = field(default_factory=lambda: REPO_ROOT / ".local")
+    template: Path = field(default_factory=lambda: REPO_ROOT / "template.yaml")
+    stack_name: str = "prism-local"
+    region: str = DEFAULT_REGION
+    host: str = "127.0.0.1"
+    ports: Ports = field(default_factory=Ports)
+    parameter_overrides: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls) -> LocalConfig:
+        state = os.environ.get("PRISM_STATE_DIR")
+        template = os.environ.get("PRISM_TEMPLATE")
+        return cls(
+            state_dir=Path(state).resolve() if state else REPO_ROOT / ".local",
+            template=Path(template).resolve() if template else REPO_ROOT / "template.yaml",
+            stack_name=os.environ.get("PRISM_STACK_NAME", "prism-local"),
+            region=os.environ.get("PRISM_REGION", DEFAULT_REGION),
+            ports=Ports.from_env(),
+        )
+
+    def with_overrides(self, **changes: object) -> LocalConfig:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @property
+    def moto_endpoint(self) -> str:
+        return f"http://{self.host}:{self.ports.moto}"
+
+    @property
+    def redis_url(self) -> str:
+        return f"redis://{self.host}:{self.ports.redis}/0"
+
+    @property
+    def opensearch_url(self) -> str:
+        return f"http://{self.host}:{self.ports.osmem}"
+
+    @property
+    def stack_file(self) -> Path:
+        """JSON record of the provisioned resources (logical id -> physical ids and attributes)."""
+        return self.state_dir / "stack.json"
+
+    def aws_environment(self) -> dict[str, str]:
+        """Variables that point boto3 (and everything built on it) at moto instead of AWS."""
+        return {
+            "AWS_ENDPOINT_URL": self.moto_endpoint,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+            "AWS_ACCESS_KEY_ID": "prism-local",
+            "AWS_SECRET_ACCESS_KEY": "prism-local",  # noqa: S105 - moto accepts any credentials
+            "AWS_SESSION_TOKEN": "prism-local",
+        }
