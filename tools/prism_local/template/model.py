@@ -52,6 +52,8 @@ class FunctionSpec:
     layers: tuple[Path, ...]  # absolute ContentUri directories of the template's own layers, in order
     events: tuple[EventSource, ...] = field(default_factory=tuple)
     tracing: str | None = None
+    # (name, type) of the events the local runtime does not emulate (Schedule, S3, ...), so callers can say so
+    unemulated_events: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
