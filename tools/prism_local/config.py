@@ -53,7 +53,7 @@ class Ports:
 class LocalConfig:
     """Everything the local stack, the runtime and the demo need to find each other.
 
-    ``state_dir`` holds pid files, logs, server data and ``stack.json`` (what was provisioned).
+    ``state_dir`` holds pid files, logs, server data and ``stacks/<name>.json`` (what was provisioned).
     Tests build their own config with a temporary ``state_dir`` and free ports, so they never touch a
     developer's running stack.
     """
@@ -96,7 +96,12 @@ class LocalConfig:
     @property
     def stack_file(self) -> Path:
         """JSON record of the provisioned resources (logical id -> physical ids and attributes)."""
-        return self.state_dir / "stack.json"
+        return self.state_dir / "stacks" / f"{self.stack_name}.json"
+
+    @property
+    def checkpoint_file(self) -> Path:
+        """Where stream pollers keep their position, per stack (names include the stack name)."""
+        return self.state_dir / "checkpoints.json"
 
     def aws_environment(self) -> dict[str, str]:
         """Variables that point boto3 (and everything built on it) at moto instead of AWS."""

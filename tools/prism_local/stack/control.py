@@ -1,0 +1,58 @@
+"""`prism stack up|down|status`: the private servers plus everything template.yaml declares, provisioned."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from prism_local.config import ACCOUNT_ID
+from prism_local.stack.lifecycle import LocalStack
+from prism_local.stack.provision import provision, save_stack
+from prism_local.template.reader import Template
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from prism_local.config import LocalConfig
+    from prism_local.stack.lifecycle import StackStatus
+    from prism_local.template.model import ProvisionedStack
+
+
+@dataclass(frozen=True)
+class StackUp:
+    servers: StackStatus
+    stack: ProvisionedStack
+    started: tuple[str, ...]  # servers this call started (empty when everything was already up)
+    moto_instance_id: str
+
+
+def load_template(config: LocalConfig) -> Template:
+    return Template.load(
+        config.template,
+        config.parameter_overrides,
+        stack_name=config.stack_name,
+        region=config.region,
+        account_id=ACCOUNT_ID,
+    )
+
+
+def stack_up(config: LocalConfig, progress: Callable[[str], None] | None = None) -> StackUp:
+    """Start the servers (idempotent) and provision the template into moto (idempotent as well), so
+    `up` after `up` changes nothing, and `up` after a moto restart recreates every resource."""
+    servers = LocalStack(config)
+    before = {s.name for s in servers.status().servers if s.ready}
+    status = servers.up(progress)
+    template = load_template(config)
+    stack = provision(template, endpoint_url=config.moto_endpoint, region=config.region, progress=progress)
+    save_stack(stack, config.stack_file)
+    started = tuple(s.name for s in status.servers if s.name not in before)
+    return StackUp(status, stack, started, servers.moto_instance_id)
+
+
+def stack_down(config: LocalConfig, progress: Callable[[str], None] | None = None) -> None:
+    LocalStack(config).down(progress)
+    config.stack_file.unlink(missing_ok=True)
+
+
+def stack_status(config: LocalConfig) -> StackStatus:
+    return LocalStack(config).status()
