@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import uuid
 from typing import TYPE_CHECKING
 
 import boto3
 import pytest
 
+from prism_local.config import LocalConfig, Ports
+from prism_local.stack.control import stack_up
+from prism_local.stack.lifecycle import LocalStack
 from tests.support.ports import free_port
 
 if TYPE_CHECKING:
@@ -35,5 +40,42 @@ def aws_session(moto_endpoint: str) -> boto3.Session:
     return boto3.Session(
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
-        region_name=REGION,  # noqa: S106
+        region_name=REGION,
     )
+
+
+@pytest.fixture(scope="session")
+def local_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalConfig]:
+    """The private servers (moto, MariaDB, Redis, osmem) on free ports in a temporary state dir, for the
+    whole session; a developer's own stack (.local/) is never touched."""
+    config = LocalConfig(
+        state_dir=tmp_path_factory.mktemp("local-stack"),
+        ports=Ports(moto=free_port(), mariadb=free_port(), redis=free_port(), osmem=free_port()),
+    )
+    servers = LocalStack(config)
+    servers.up()
+    try:
+        yield config
+    finally:
+        servers.down()
+
+
+@pytest.fixture
+def provisioned(local_servers: LocalConfig) -> LocalConfig:
+    """template.yaml provisioned into the session's moto under a stack name of this test's own."""
+    config = local_servers.with_overrides(stack_name=f"t{uuid.uuid4().hex[:8]}")
+    stack_up(config)
+    return config
+
+
+def cli_environment(config: LocalConfig) -> dict[str, str]:
+    """Variables that point the `prism` command at a test's stack."""
+    return {
+        **os.environ,
+        "PRISM_STATE_DIR": str(config.state_dir),
+        "PRISM_STACK_NAME": config.stack_name,
+        "PRISM_MOTO_PORT": str(config.ports.moto),
+        "PRISM_MARIADB_PORT": str(config.ports.mariadb),
+        "PRISM_REDIS_PORT": str(config.ports.redis),
+        "PRISM_OSMEM_PORT": str(config.ports.osmem),
+    }

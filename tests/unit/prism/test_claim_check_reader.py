@@ -66,3 +66,18 @@ def test_in_memory_store_verifies_like_s3_store() -> None:
     claim = InMemoryClaimCheckStore().put("x", body)
     assert claim.sha256 == hashlib.sha256(body).hexdigest()
     assert claim.size == 2
+
+
+def test_the_sample_sqs_batch_reads_as_the_sample_stream_batch_decodes() -> None:
+    import json
+    from pathlib import Path
+
+    events = Path(__file__).resolve().parents[3] / "events"
+    sqs = json.loads((events / "changes" / "sqs-batch.json").read_text())["Records"]
+    stream = json.loads((events / "fanout" / "stream-batch.json").read_text())["Records"]
+    decoded = [decode_stream_record(r) for r in stream]
+
+    read = [ChangeReader(InMemoryClaimCheckStore()).read(r["body"]) for r in sqs]
+
+    assert read == [d for d in decoded if isinstance(d, ChangeEvent)]
+    assert [r["messageAttributes"]["entity"]["stringValue"] for r in sqs] == [c.entity for c in read]

@@ -109,9 +109,7 @@ class ExecutionEnvironment:
         self.invocations += 1
         if response is None:
             self.close()
-            return self._failed(
-                request_id, started, "Sandbox.Timedout", f"Task timed out after {timeout:.2f} seconds"
-            )
+            return self._failed(request_id, started, "Sandbox.Timedout", f"Task timed out after {timeout:.2f} seconds")
         if "error" in response:
             return Invocation(None, response["error"], _elapsed_ms(started), request_id)
         return Invocation(response["result"], None, _elapsed_ms(started), request_id)

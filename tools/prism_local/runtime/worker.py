@@ -94,5 +94,6 @@ def _flush() -> None:
     sys.stdout.flush()
     sys.stderr.flush()
 
+
 if __name__ == "__main__":
     main()
