@@ -110,6 +110,6 @@ class LocalConfig:
             "AWS_DEFAULT_REGION": self.region,
             "AWS_REGION": self.region,
             "AWS_ACCESS_KEY_ID": "prism-local",
-            "AWS_SECRET_ACCESS_KEY": "prism-local",  # noqa: S105 - moto accepts any credentials
+            "AWS_SECRET_ACCESS_KEY": "prism-local",  # moto accepts any credentials
             "AWS_SESSION_TOKEN": "prism-local",
         }

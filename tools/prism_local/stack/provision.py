@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Final
 
@@ -22,7 +23,7 @@ from prism_local.template.model import PhysicalResource, ProvisionedStack, Templ
 from prism_local.template.reader import SERVERLESS_FUNCTION, SERVERLESS_LAYER
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Iterable, Mapping
     from pathlib import Path
 
     from prism_local.template.reader import Template
@@ -103,9 +104,7 @@ def provision(
         creator = MOTO_CREATORS.get(resource_type) or RECORDERS.get(resource_type)
         if creator is None:
             stack.not_emulated[logical_id] = resource_type
-            report(f"{logical_id} ({resource_type}): not emulated locally")
             continue
-        report(f"{logical_id} ({resource_type})")
         try:
             stack.resources[logical_id] = creator(ctx, logical_id)
         except ClientError as exc:
@@ -118,7 +117,16 @@ def provision(
                 f"Resources.{logical_id} ({resource_type}): cannot talk to moto at {endpoint_url}: {exc}; "
                 "is the local stack running (`prism stack up`)?"
             ) from exc
+    report(f"provisioned {_by_type(stack.resources[r].type for r in stack.resources)}")
+    if stack.not_emulated:
+        report(f"not emulated locally (AWS only): {_by_type(stack.not_emulated.values())}")
     return stack
+
+
+def _by_type(resource_types: Iterable[str]) -> str:
+    """'3 AWS::SQS::Queue, 1 AWS::SNS::Topic': a one-line census, most common first."""
+    counts = Counter(resource_types)
+    return ", ".join(f"{count} {resource_type}" for resource_type, count in counts.most_common())
 
 
 def save_stack(stack: ProvisionedStack, path: Path) -> None:

@@ -1,0 +1,185 @@
+"""`prism`: the local stack, the template-driven Lambda runtime and the demo, from one command.
+
+prism stack up|down|status      private moto, MariaDB, Redis and osmem, with template.yaml provisioned
+prism invoke FUNCTION --event F what `sam local invoke` does, without Docker
+prism run                       every event source of the template, polled as Lambda would (Ctrl-C stops)
+prism demo                      the whole pipeline end to end, with a report
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from prism_local.config import ConfigError, LocalConfig
+from prism_local.demo import run_demo
+from prism_local.runtime.local_runtime import LocalRuntime
+from prism_local.runtime.serve import serve_event_sources
+from prism_local.stack.control import stack_down, stack_status, stack_up
+from prism_local.stack.errors import StackError
+from prism_local.stack.provision import load_stack
+from prism_local.template.model import TemplateError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+EXIT_OK, EXIT_FUNCTION_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Something the user can fix: the message says what."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        config = _config(args)
+        code: int = args.command(config, args)
+    except (UsageError, ConfigError, StackError, TemplateError) as exc:
+        print(f"prism: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("prism: interrupted", file=sys.stderr)
+        return 130
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="prism", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--state-dir", type=Path, help="where the local stack keeps its state (default .local/)")
+    parser.add_argument("--template", type=Path, help="the SAM template (default template.yaml)")
+    parser.add_argument(
+        "--parameter-overrides",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="template parameter values, as for sam",
+    )
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    stack = commands.add_parser("stack", help="start, stop or inspect the local stack")
+    stack.add_argument("action", choices=["up", "down", "status"])
+    stack.set_defaults(command=_stack)
+
+    invoke = commands.add_parser("invoke", help="invoke one function of the template with an event file")
+    invoke.add_argument("function", help="the function's logical id in template.yaml, e.g. FanoutFunction")
+    invoke.add_argument("--event", "-e", type=Path, required=True, help="JSON event file, e.g. events/fanout/...")
+    invoke.set_defaults(command=_invoke)
+
+    run = commands.add_parser("run", help="poll every event source of the template (Ctrl-C stops)")
+    run.set_defaults(command=_run)
+
+    demo = commands.add_parser("demo", help="run the whole local pipeline end to end and print a report")
+    demo.add_argument("--items", type=int, default=300, help="entities to create (default 300)")
+    demo.add_argument("--keep-stack", action="store_true", help="leave the local stack running afterwards")
+    demo.set_defaults(command=_demo)
+    return parser
+
+
+def _config(args: argparse.Namespace) -> LocalConfig:
+    config = LocalConfig.from_env()
+    overrides: dict[str, str] = {}
+    for pair in args.parameter_overrides:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--parameter-overrides takes KEY=VALUE pairs, got {pair!r}")
+        overrides[key] = value
+    changes: dict[str, Any] = {"parameter_overrides": overrides}
+    if args.state_dir:
+        changes["state_dir"] = args.state_dir.resolve()
+    if args.template:
+        if not args.template.is_file():
+            raise UsageError(f"template {args.template} does not exist")
+        changes["template"] = args.template.resolve()
+    return config.with_overrides(**changes)
+
+
+def _print_progress(message: str) -> None:
+    print(f"  · {message}", file=sys.stderr, flush=True)
+
+
+def _stack(config: LocalConfig, args: argparse.Namespace) -> int:
+    if args.action == "up":
+        result = stack_up(config, _print_progress)
+        emulated, skipped = len(result.stack.resources), len(result.stack.not_emulated)
+        print(f"local stack up in {config.state_dir} ({emulated} resources provisioned, {skipped} not emulated)")
+        print("stop it with: prism stack down   (or: make down)")
+    elif args.action == "down":
+        stack_down(config, _print_progress)
+        print("local stack stopped")
+    else:
+        status = stack_status(config)
+        for server in status.servers:
+            state = "ready" if server.ready else ("running" if server.running else "stopped")
+            print(f"{server.name:<8} {state:<8} pid {server.pid or '-':<8} port {server.port:<6} log {server.log_file}")
+        _print_resources(config)
+        return EXIT_OK if status.all_ready else EXIT_FUNCTION_ERROR
+    return EXIT_OK
+
+
+def _print_resources(config: LocalConfig) -> None:
+    if not config.stack_file.exists():
+        print("nothing provisioned (run: prism stack up)")
+        return
+    stack = load_stack(config.stack_file)
+    print(f"\nprovisioned from {config.template.name} as stack {stack.stack_name!r}:")
+    for logical_id, resource in sorted(stack.resources.items()):
+        print(f"  {logical_id:<36} {resource.type:<32} {resource.ref}")
+    if stack.not_emulated:
+        print("\nnot emulated locally (deployed on AWS only):")
+        for logical_id, resource_type in sorted(stack.not_emulated.items()):
+            print(f"  {logical_id:<36} {resource_type}")
+
+
+def _read_event(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read event file {path}: {exc.strerror}") from exc
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"event file {path} is not valid JSON: {exc}") from exc
+
+
+def _require_running_stack(config: LocalConfig) -> None:
+    status = stack_status(config)
+    if not config.stack_file.exists() or not status.server("moto").ready:
+        raise UsageError("the local stack is not running: start it with `prism stack up` (or `make up`)")
+
+
+def _invoke(config: LocalConfig, args: argparse.Namespace) -> int:
+    event = _read_event(args.event)
+    _require_running_stack(config)
+
+    def echo(_function_id: str, line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    with LocalRuntime(config, echo=echo, max_environments=1) as runtime:
+        spec = runtime.function(args.function)
+        invocation = runtime.pool(spec).invoke(event)
+    print(
+        f"END RequestId: {invocation.request_id}  Duration: {invocation.duration_ms:.1f} ms",
+        file=sys.stderr,
+    )
+    print(json.dumps(invocation.error if invocation.failed else invocation.payload, indent=2))
+    return EXIT_FUNCTION_ERROR if invocation.failed else EXIT_OK
+
+
+def _run(config: LocalConfig, args: argparse.Namespace) -> int:
+    _require_running_stack(config)
+    return serve_event_sources(config)
+
+
+def _demo(config: LocalConfig, args: argparse.Namespace) -> int:
+    if args.items < 1:
+        raise UsageError("--items must be at least 1")
+    return run_demo(config, items=args.items, keep_stack=args.keep_stack)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
