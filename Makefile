@@ -60,11 +60,15 @@ integration: venv servers ## integration tests against the real local servers
 e2e: venv servers ## end-to-end tests through the whole pipeline
 	$(BIN)/pytest -q tests/e2e
 
+.PHONY: bench
+bench: venv ## benchmarks (figures as ratios against a baseline from the same run; results in bench/results/)
+	$(BIN)/python -m bench.fanout_publish
+
 .PHONY: lint fmt build
 lint: venv servers $(TOOLS)/.installed ## ruff, mypy, cfn-lint, sam validate --lint, checkov
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy shared tools functions
+	$(BIN)/mypy shared tools functions bench
 	$(BIN)/cfn-lint template.yaml
 	$(TOOLS)/bin/sam validate --lint --region us-east-1 --template template.yaml
 	$(TOOLS)/bin/checkov --quiet --compact --skip-download --framework cloudformation -f template.yaml
