@@ -78,7 +78,9 @@ fmt: venv ## format the code
 	$(BIN)/ruff check --fix .
 
 build: $(TOOLS)/.installed ## sam build (arm64, python3.13) into .aws-sam/
-	$(TOOLS)/bin/sam build --template template.yaml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' || \
+	  { echo "make build: sam builds the layer with Python 3.13 (the Lambda runtime); install it (e.g. pyenv install 3.13)"; exit 1; }
+	PATH="$(dir $(PYTHON)):$$PATH" $(TOOLS)/bin/sam build --template template.yaml
 
 .PHONY: clean
 clean: ## stop the stack and remove venvs, local state and build output
