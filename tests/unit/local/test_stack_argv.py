@@ -36,8 +36,8 @@ def test_every_server_keeps_its_files_under_the_state_dir(tmp_path: Path) -> Non
 def test_moto_runs_from_this_interpreter_on_its_port(tmp_path: Path) -> None:
     plan = MotoServer(config_in(tmp_path)).plan()
 
-    assert plan.argv == (sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", "14510")
-    assert plan.marker == "moto.server"
+    assert plan.argv == (sys.executable, "-m", "prism_local.stack.moto_entry", "-H", "127.0.0.1", "-p", "14510")
+    assert plan.marker == "prism_local.stack.moto_entry"
 
 
 def test_redis_runs_without_persistence_in_its_data_dir(tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ class MotoServer(PrivateServer):
 
     name = "moto"
     port_variable = "PRISM_MOTO_PORT"
-    default_marker = "moto.server"
+    default_marker = "prism_local.stack.moto_entry"
 
     @property
     def port(self) -> int:
@@ -40,7 +40,8 @@ class MotoServer(PrivateServer):
                     f"moto: {module} is not importable from {sys.executable}; "
                     "install moto[server] into this environment (`make venv`)."
                 )
-        argv = (sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port))
+        # moto's own server, with the fidelity fixes of prism_local.stack.moto_fidelity applied first.
+        argv = (sys.executable, "-m", "prism_local.stack.moto_entry", "-H", self.host, "-p", str(self.port))
         return LaunchPlan(argv=argv, marker=self.default_marker)
 
     def probe(self) -> Probe:
