@@ -50,3 +50,35 @@ class ChangeReaderSettings(Settings):
     """What a sink needs to read envelopes: the claim-check bucket oversized envelopes point into."""
 
     claim_check_bucket: str = Field(pattern=_BUCKET_NAME)
+
+
+class ApiSettings(Settings):
+    """The API's tables, its region, and the secret that signs its pagination cursors (read from Secrets
+    Manager through Powertools parameters, never from the environment)."""
+
+    table_name: str = Field(pattern=r"^[A-Za-z0-9_.-]{3,255}$")
+    aws_region: str = Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d+$")
+    idempotency_table: str = Field(min_length=3)
+    cursor_secret_arn: str = Field(pattern=r"^arn:aws[a-z-]*:secretsmanager:")
+
+
+class CacheSettings(Settings):
+    """Where the read cache is and how it behaves. ``CACHE_URL`` is ``redis://`` locally and ``rediss://``
+    (TLS) on ElastiCache; set but empty, it runs without a cache (every read is a counted bypass).
+
+    The timeouts are tight on purpose: the cache is never required, so a slow Redis must cost a request
+    little more than a miss would (DESIGN invariant 5).
+    """
+
+    cache_url: str = Field(pattern=r"^(rediss?://\S+)?$")
+    cache_ttl_s: int = Field(default=300, ge=1)
+    cache_negative_ttl_s: int = Field(default=30, ge=1)
+    cache_connect_timeout_ms: int = Field(default=50, ge=1)
+    cache_timeout_ms: int = Field(default=100, ge=1)
+    cache_breaker_cooldown_ms: int = Field(default=1000, ge=0)
+
+
+class CacheSinkSettings(CacheSettings):
+    """The cache sink: the cache, and the claim-check bucket oversized envelopes point into."""
+
+    claim_check_bucket: str = Field(pattern=_BUCKET_NAME)

@@ -1,0 +1,1 @@
+"""The commerce domain behind the API: models, rules and errors. Pure Python; nothing here talks to AWS."""
