@@ -63,6 +63,11 @@ e2e: venv servers ## end-to-end tests through the whole pipeline
 .PHONY: bench
 bench: venv ## benchmarks (figures as ratios against a baseline from the same run; results in bench/results/)
 	$(BIN)/python -m bench.fanout_publish
+	$(BIN)/python -m bench.api_get
+
+.PHONY: openapi
+openapi: venv ## regenerate docs/openapi.json from the API's resolver
+	$(BIN)/prism openapi
 
 .PHONY: lint fmt build
 lint: venv servers $(TOOLS)/.installed ## ruff, mypy, cfn-lint, sam validate --lint, checkov

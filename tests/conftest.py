@@ -29,6 +29,10 @@ def moto_endpoint() -> Iterator[str]:
     """A real moto server (HTTP, in a thread of the test process) on a free loopback port."""
     from moto.server import ThreadedMotoServer
 
+    from prism_local.stack import moto_fidelity
+
+    moto_fidelity.apply()
+
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()

@@ -3,6 +3,7 @@
 prism stack up|down|status      private moto, MariaDB, Redis and osmem, with template.yaml provisioned
 prism invoke FUNCTION --event F what `sam local invoke` does, without Docker
 prism run                       every event source of the template, polled as Lambda would (Ctrl-C stops)
+prism start-api                 the template's API on http://127.0.0.1:3000, beside the pollers (`sam local start-api`)
 prism demo                      the whole pipeline end to end, with a report
 """
 
@@ -14,10 +15,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from prism_local import openapi
 from prism_local.config import ConfigError, LocalConfig
 from prism_local.demo import run_demo
+from prism_local.runtime.api_gateway import ApiServerStartError
 from prism_local.runtime.local_runtime import LocalRuntime
-from prism_local.runtime.serve import serve_event_sources
+from prism_local.runtime.serve import ApiOptions, serve, serve_event_sources
 from prism_local.stack.control import stack_down, stack_status, stack_up
 from prism_local.stack.errors import StackError
 from prism_local.stack.provision import load_stack
@@ -72,6 +75,23 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="poll every event source of the template (Ctrl-C stops)")
     run.set_defaults(command=_run)
+
+    start_api = commands.add_parser(
+        "start-api", help="serve the template's API routes over HTTP, with the event-source pollers (Ctrl-C stops)"
+    )
+    start_api.add_argument("--port", type=int, default=3000, help="TCP port (default 3000)")
+    start_api.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)"
+    )
+    start_api.add_argument("--no-pollers", action="store_true", help="serve the API only, without the event sources")
+    start_api.add_argument(
+        "--openapi", type=Path, help="OpenAPI document shown at /_docs (default docs/openapi.json beside the template)"
+    )
+    start_api.set_defaults(command=_start_api)
+
+    openapi = commands.add_parser("openapi", help="write docs/openapi.json from the API's resolver")
+    openapi.add_argument("--check", action="store_true", help="fail if the committed document has drifted")
+    openapi.set_defaults(command=_openapi)
 
     demo = commands.add_parser("demo", help="run the whole local pipeline end to end and print a report")
     demo.add_argument("--items", type=int, default=300, help="entities to create (default 300)")
@@ -173,6 +193,29 @@ def _invoke(config: LocalConfig, args: argparse.Namespace) -> int:
 def _run(config: LocalConfig, args: argparse.Namespace) -> int:
     _require_running_stack(config)
     return serve_event_sources(config)
+
+
+def _start_api(config: LocalConfig, args: argparse.Namespace) -> int:
+    if not 0 <= args.port < 65536:
+        raise UsageError(f"--port {args.port} is outside 0..65535")
+    _require_running_stack(config)
+    openapi_file = args.openapi.resolve() if args.openapi else config.template.parent / "docs" / "openapi.json"
+    try:
+        return serve(config, api=ApiOptions(args.host, args.port, openapi_file), pollers=not args.no_pollers)
+    except ApiServerStartError as exc:
+        raise UsageError(f"{exc} (another `prism start-api`? choose one with --port)") from exc
+
+
+def _openapi(_config: LocalConfig, args: argparse.Namespace) -> int:
+    if args.check:
+        if openapi.drifted():
+            print(f"prism: {openapi.DOCUMENT} is out of date: run `prism openapi` (or make openapi)", file=sys.stderr)
+            return EXIT_FUNCTION_ERROR
+        print(f"{openapi.DOCUMENT} matches the code")
+        return EXIT_OK
+    openapi.write()
+    print(f"wrote {openapi.DOCUMENT}")
+    return EXIT_OK
 
 
 def _demo(config: LocalConfig, args: argparse.Namespace) -> int:

@@ -100,11 +100,20 @@ def test_an_unknown_function_lists_the_functions_there_are() -> None:
     template = load(REPO_ROOT / "template.yaml")
     stack = fake_stack(template)
 
-    with pytest.raises(TemplateError, match=r"^Nope is not a resource of this template \(functions: FanoutFunction\)"):
+    with pytest.raises(
+        TemplateError,
+        match=r"^Nope is not a resource of this template \(functions: ApiFunction, FanoutFunction, CacheSinkFunction\)",
+    ):
         template.function("Nope", stack)
-    with pytest.raises(TemplateError, match=r"^Table is an AWS::DynamoDB::Table, not a function \(functions: Fanout"):
+    with pytest.raises(
+        TemplateError, match=r"^Table is an AWS::DynamoDB::Table, not a function \(functions: ApiFunction"
+    ):
         template.function("Table", stack)
-    assert [spec.logical_id for spec in template.functions(stack)] == ["FanoutFunction"]
+    assert [spec.logical_id for spec in template.functions(stack)] == [
+        "ApiFunction",
+        "FanoutFunction",
+        "CacheSinkFunction",
+    ]
 
 
 FUNCTION = """

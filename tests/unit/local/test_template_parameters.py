@@ -97,7 +97,13 @@ def test_an_undeclared_resource_condition_is_named() -> None:
 def test_the_real_template_reads_with_its_defaults() -> None:
     template = Template.load(REPO_ROOT / "template.yaml", stack_name="t", region=DEFAULT_REGION, account_id=ACCOUNT_ID)
 
-    assert template.parameters == {"Stage": "dev", "LogLevel": "INFO", "AlarmEmail": ""}
+    assert template.parameters == {
+        "Stage": "dev",
+        "LogLevel": "INFO",
+        "AlarmEmail": "",
+        "CacheUrl": "",
+        "CacheTtlSeconds": "300",
+    }
     assert template.condition("IsProd") is False
     assert "AlarmEmailSubscription" not in template.resources
     with pytest.raises(TemplateError, match=r"Parameters.Stage: 'staging' is not one of the AllowedValues"):

@@ -6,12 +6,11 @@ from __future__ import annotations
 import threading
 from typing import IO, TYPE_CHECKING
 
-from prism_local.config import ACCOUNT_ID
 from prism_local.runtime.environment import lambda_environment
 from prism_local.runtime.metrics import MetricsCollector
 from prism_local.runtime.pool import FunctionPool
+from prism_local.stack.control import load_template
 from prism_local.stack.provision import load_stack
-from prism_local.template.reader import Template
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -37,13 +36,7 @@ class LocalRuntime:
     ) -> None:
         self.config = config
         self.stack = load_stack(config.stack_file)
-        self.template = Template.load(
-            config.template,
-            config.parameter_overrides,
-            stack_name=config.stack_name,
-            region=config.region,
-            account_id=ACCOUNT_ID,
-        )
+        self.template = load_template(config)
         self.metrics = MetricsCollector()
         self._echo = echo
         self._max_environments = max_environments

@@ -26,14 +26,27 @@ class StackUp:
     moto_instance_id: str
 
 
+def local_endpoint_parameters(config: LocalConfig) -> dict[str, str]:
+    """Template parameters that name an endpoint which, locally, is one of the stack's private servers."""
+    return {"CacheUrl": config.redis_url}
+
+
 def load_template(config: LocalConfig) -> Template:
-    return Template.load(
-        config.template,
-        config.parameter_overrides,
-        stack_name=config.stack_name,
-        region=config.region,
-        account_id=ACCOUNT_ID,
-    )
+    """template.yaml with the user's overrides, and the local servers' endpoints for the parameters that
+    name one (unless the user set those too)."""
+
+    def load(overrides: dict[str, str]) -> Template:
+        return Template.load(
+            config.template, overrides, stack_name=config.stack_name, region=config.region, account_id=ACCOUNT_ID
+        )
+
+    template = load(config.parameter_overrides)
+    endpoints = {
+        name: value
+        for name, value in local_endpoint_parameters(config).items()
+        if name in template.parameters and name not in config.parameter_overrides
+    }
+    return load({**endpoints, **config.parameter_overrides}) if endpoints else template
 
 
 def stack_up(config: LocalConfig, progress: Callable[[str], None] | None = None) -> StackUp:
