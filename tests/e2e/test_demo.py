@@ -1,4 +1,5 @@
-"""The main job, as a user runs it: `prism demo` drives the whole local pipeline and reports PASS."""
+"""The main job, as a user runs it: `prism demo` drives the whole local pipeline through the HTTP API and
+reports PASS."""
 
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ from tests.conftest import cli_environment
 pytestmark = pytest.mark.e2e
 
 
-def test_the_demo_carries_every_change_to_every_sink_queue(local_servers: LocalConfig) -> None:
+def test_the_demo_carries_every_api_change_to_every_sink(local_servers: LocalConfig) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "prism_local.cli", "demo", "--items", "60"],
+        [sys.executable, "-m", "prism_local.cli", "demo", "--items", "45"],
         env=cli_environment(local_servers),
         capture_output=True,
         text=True,
@@ -27,14 +28,23 @@ def test_the_demo_carries_every_change_to_every_sink_queue(local_servers: LocalC
     report = result.stdout
     assert result.returncode == 0, result.stderr[-3000:] + report
     assert "result: PASS" in report
-    published = re.search(r"envelopes published to SNS\s+(\d+)\s+\(expected (\d+); (\d+) via S3 claim check", report)
+    statuses = re.search(r"API requests \(HTTP, local start-api\)\s+(\d+)\s+by status: (.*)", report)
+    assert statuses is not None
+    assert not re.search(r"\b5\d\d:", statuses.group(2)), "no 5xx"
+    for refused in ("404: 1", "409: 1", "412: 1", "428: 1"):
+        assert refused in statuses.group(2)
+    hit_ratio = re.search(r"cache hit ratio on GET by id\s+(\d+)%", report)
+    assert hit_ratio is not None
+    assert int(hit_ratio.group(1)) >= 40, "every entity is read twice: the second read hits"
+    published = re.search(r"envelopes published to SNS\s+(\d+)\s+\(expected (\d+);", report)
     assert published is not None
     assert published.group(1) == published.group(2)
-    assert published.group(3) == "1", "the demo's oversized product goes by claim check"
-    for sink in ("relational", "search", "lake", "cache"):
+    for sink in ("relational", "search", "lake"):
         row = re.search(rf"{sink}\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+ok", report)
         assert row is not None, f"{sink} row missing or not ok"
         assert row.group(2) == published.group(2), f"{sink}: every envelope arrived"
-    assert "p50" in report
-    assert "p95" in report
+    cache_sink = re.search(r"cache sink: changes read\s+(\d+)", report)
+    assert cache_sink is not None
+    assert int(cache_sink.group(1)) >= int(published.group(2))
+    assert "envelope no API write explains" not in report
     assert "already running; using stack prism-demo-" in result.stderr, "a running stack is left alone"

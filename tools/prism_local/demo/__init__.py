@@ -1,8 +1,10 @@
 """`prism demo`: the whole local pipeline, end to end, with a readable report.
 
-It starts the local stack (unless it is already up), writes a few hundred entities into the table, lets the
-template's event sources carry them through the fanout to SNS and every sink queue, reads every queue back
-and reports counts, duplicates, lag and anything dead-lettered. It stops what it started.
+It starts the local stack (unless it is already up), serves the API locally and drives a few hundred entities
+through it over HTTP (creates, reads, updates, deletes, refused requests), lets the template's event sources
+carry every change through the fanout to SNS, the cache sink and every sink queue, reads the queues back and
+reports API statuses, cache hit ratio, counts, duplicates, lag and anything dead-lettered. It stops what it
+started.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from typing import TYPE_CHECKING
 
 import boto3
 
+from prism_local.demo.api_workload import drive
 from prism_local.demo.queues import FAILURE_QUEUES, SINK_QUEUES, QueueDelivery, depth, drain
-from prism_local.demo.report import DemoResult, FanoutFigures, render
-from prism_local.demo.workload import plan_workload, write_workload
+from prism_local.demo.report import CacheSinkFigures, DemoResult, FanoutFigures, render
 from prism_local.progress import ProgressBar
+from prism_local.runtime.api_gateway.server import ApiGatewayServer
 from prism_local.runtime.esm.checkpoints import CheckpointStore
 from prism_local.runtime.esm.runner import EventSourceRunner
 from prism_local.runtime.local_runtime import LocalRuntime
@@ -35,6 +38,7 @@ if TYPE_CHECKING:
     from prism_local.template.model import ProvisionedStack
 
 FANOUT = "FanoutFunction"
+CACHE_SINK = "CacheSinkFunction"
 
 
 def _say(message: str) -> None:
@@ -69,7 +73,6 @@ def _drive_pipeline(config: LocalConfig, moto_instance_id: str, items: int, bega
         aws_session_token=aws["AWS_SESSION_TOKEN"],
         region_name=config.region,
     )
-    dynamodb = session.resource("dynamodb", endpoint_url=config.moto_endpoint)
     sqs = session.client("sqs", endpoint_url=config.moto_endpoint)
     s3 = session.client("s3", endpoint_url=config.moto_endpoint)
 
@@ -85,19 +88,24 @@ def _drive_pipeline(config: LocalConfig, moto_instance_id: str, items: int, bega
         _say("▸ event sources running: " + ", ".join(runner.stats()))
         runner.start()
         try:
-            _say(f"▸ writing {items} entities, then updates and deletes, into table {stack.ref('Table')}")
-            waves = plan_workload(items)
-            bar = ProgressBar("table writes", sum(len(wave) for wave in waves))
-            workload = write_workload(dynamodb.Table(stack.ref("Table")), waves, lambda done, _total: bar.update(done))
-            expected = len(workload.entity_writes)
-            _say("▸ fanout: stream -> envelopes -> SNS -> every sink queue (read back through ChangeReader)")
+            with ApiGatewayServer(runtime, port=0) as server:
+                _say(f"▸ API at {server.url}: creating, reading, updating and deleting ~{items} entities over HTTP")
+                bar = ProgressBar("API requests", 1)
+
+                def progress(done: int, total: int) -> None:
+                    bar.total = total
+                    bar.update(done)
+
+                traffic = drive(server.url, items, progress)
+            expected = len(traffic.writes_ms)
+            _say("▸ fanout: stream -> envelopes -> SNS -> sink queues (read back through ChangeReader)")
             deliveries = _drain_sink_queues(sqs, s3, stack, expected)
             runner.wait_until_idle(timeout=30)
         finally:
             runner.stop(timeout=30)
         stats = runner.stats()
-        fanout_stats = [s for name, s in stats.items() if name.startswith(FANOUT)]
         metrics = runtime.metrics
+        fanout_stats = [s for name, s in stats.items() if name.startswith(FANOUT)]
         figures = FanoutFigures(
             stream_records=sum(s.records_read for s in fanout_stats),
             invocations=sum(s.invocations for s in fanout_stats),
@@ -108,8 +116,13 @@ def _drive_pipeline(config: LocalConfig, moto_instance_id: str, items: int, bega
             skipped=int(metrics.total(FANOUT, "NonEntityRecordsSkipped")),
             malformed=int(metrics.total(FANOUT, "MalformedRecords")),
         )
+        cache_sink = CacheSinkFigures(
+            records=int(metrics.total(CACHE_SINK, "CacheChangeRecords")),
+            applied=int(metrics.total(CACHE_SINK, "CacheChangesApplied")),
+            stale=int(metrics.total(CACHE_SINK, "CacheStaleChangesIgnored")),
+        )
         failures = {name: depth(sqs, stack.ref(queue)) for name, queue in FAILURE_QUEUES.items()}
-    return DemoResult(workload, figures, deliveries, failures, time.monotonic() - began)
+    return DemoResult(traffic, figures, cache_sink, deliveries, failures, time.monotonic() - began)
 
 
 def _drain_sink_queues(

@@ -108,6 +108,9 @@ class ExecutionEnvironment:
         response = self._await_response(timeout)
         self.invocations += 1
         if response is None:
+            # Lambda stops a timed-out environment at once; the next invocation starts a new one.
+            self._process.kill()
+            self._process.wait()
             self.close()
             return self._failed(request_id, started, "Sandbox.Timedout", f"Task timed out after {timeout:.2f} seconds")
         if "error" in response:
