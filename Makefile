@@ -13,7 +13,7 @@ ITEMS ?= 300
 
 .PHONY: help
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: pyproject.toml shared/requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,7 +37,7 @@ servers: ## install the MariaDB and Redis binaries (apt, when root)
 demo: venv servers ## run the whole local pipeline end to end and print a report (KEEP=1 leaves the stack up)
 	$(BIN)/prism demo --items $(ITEMS) $(if $(KEEP),--keep-stack,)
 
-.PHONY: up down status run
+.PHONY: up down status run api
 up: venv servers ## start the local stack (moto, MariaDB, Redis, osmem) and provision template.yaml into it
 	$(BIN)/prism stack up
 down: venv ## stop the local stack
@@ -46,6 +46,8 @@ status: venv ## show the local stack's servers and resources
 	$(BIN)/prism stack status
 run: venv ## run every event source of template.yaml against the local stack (Ctrl-C stops)
 	$(BIN)/prism run
+api: venv ## serve the API on 127.0.0.1:3000 (start-api) with the event sources beside it (Ctrl-C stops)
+	$(BIN)/prism start-api
 
 .PHONY: test unit integration e2e
 test: lint ## every check and every test: lint, unit, integration, end-to-end
