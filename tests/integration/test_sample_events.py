@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -46,25 +47,60 @@ def test_every_function_has_sample_events(logical_id: str) -> None:
     assert list((EVENTS / FUNCTIONS[logical_id]).glob("*.json")), f"events/{FUNCTIONS[logical_id]}/ has no event"
 
 
+#: What each API Gateway event of events/api/ answers on a freshly provisioned (empty) stack.
+API_STATUSES = {
+    "health.json": 200,
+    "create-customer.json": 201,
+    "get-customer-missing.json": 404,
+    "list-products-by-category.json": 200,
+    "patch-order-if-match.json": 404,  # the order does not exist on an empty stack
+}
+
+
 @pytest.mark.parametrize(("logical_id", "event"), CASES, ids=[f"{f}:{e.name}" for f, e in CASES])
 def test_each_sample_event_runs(provisioned: LocalConfig, logical_id: str, event: Path) -> None:
     result = invoke(provisioned, logical_id, event)
 
     assert result.returncode == 0, result.stderr
     response = json.loads(result.stdout)
+    if event.parent.name == "api":
+        assert_api_response(event, response)
+    else:
+        assert_batch_response(event, response)
+    assert "END RequestId:" in result.stderr
+
+
+def assert_batch_response(event: Path, response: dict[str, Any]) -> None:
     failures = response["batchItemFailures"]
     if "poison" in event.name:
         assert len(failures) == 1, "exactly the poison record fails"
     else:
         assert failures == []
-    assert "END RequestId:" in result.stderr
+
+
+def assert_api_response(event: Path, response: dict[str, Any]) -> None:
+    """A REST proxy result with the expected status and a JSON body; an error body has the API's error shape."""
+    assert event.name in API_STATUSES, f"add the status {event.name} should answer to API_STATUSES"
+    assert set(response) <= {"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"}, response
+    assert response["statusCode"] == API_STATUSES[event.name], response
+    assert response.get("isBase64Encoded") is False
+    headers = {name.lower(): [value] for name, value in (response.get("headers") or {}).items()}
+    headers |= {name.lower(): values for name, values in (response.get("multiValueHeaders") or {}).items()}
+    assert headers.get("content-type") == ["application/json"]
+    body = json.loads(response["body"])
+    if response["statusCode"] >= 400:
+        assert set(body) == {"error"}
+        assert set(body["error"]) == {"code", "message", "details"}
+        assert body["error"]["code"] == "not_found"
+    else:
+        assert "error" not in body
 
 
 def test_invoking_an_unknown_function_is_a_clear_usage_error(provisioned: LocalConfig) -> None:
     result = invoke(provisioned, "NoSuchFunction", EVENTS / "fanout" / "stream-batch.json")
 
     assert result.returncode == 2
-    assert "NoSuchFunction is not a resource of this template (functions: FanoutFunction" in result.stderr
+    assert "NoSuchFunction is not a resource of this template (functions: ApiFunction, FanoutFunction" in result.stderr
 
 
 def test_an_invalid_event_file_is_a_clear_usage_error(provisioned: LocalConfig, tmp_path: Path) -> None:

@@ -66,6 +66,10 @@ def documented(success: int, model: Any, *errors: int) -> dict[int, Any]:
     responses: dict[int, Any] = {success: {"description": "OK"}}
     if model is not None:
         responses[success]["content"] = {JSON: {"model": model}}
+    elif success == 204:
+        # No content at all: without this Powertools documents the return annotation as a JSON body, which
+        # a 204 cannot have (and API Gateway still labels it application/json, so clients would try to parse it).
+        responses[success] = {"description": "No Content", "content": {}}
     for status in (*errors, 422):
         responses[status] = {"description": ERROR_MEANINGS[status], "content": {JSON: {"model": ErrorBody}}}
     return responses
