@@ -17,6 +17,7 @@ from prism.domain.models import (
     Order,
     OrderCreate,
     OrderPatch,
+    Page,
     Product,
     ProductCreate,
     ProductPatch,
@@ -53,7 +54,7 @@ def create_app(store: EntityStore, reads: CachedReads, creates: IdempotentCreate
         "/customers/<id>/orders",
         summary="Orders of a customer, newest first",
         tags=["customers"],
-        responses=documented(200, None, 400, 404),
+        responses=documented(200, Page[Order], 400, 404),
     )
     def customer_orders(id: str, limit: Limit = 20, cursor: Cursor = None) -> Response[Any]:
         page = store.list_customer_orders(id, limit, cursor)
@@ -63,7 +64,7 @@ def create_app(store: EntityStore, reads: CachedReads, creates: IdempotentCreate
         "/products",
         summary="List products, optionally of one category",
         tags=["products"],
-        responses=documented(200, None, 400),
+        responses=documented(200, Page[Product], 400),
     )
     def list_products(category: Category = None, limit: Limit = 20, cursor: Cursor = None) -> Response[Any]:
         page = store.list_products(category, limit, cursor)

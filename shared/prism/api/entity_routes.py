@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from prism.api.cached_reads import CachedReads
 from prism.api.idempotency import IdempotentCreates, StoredResponse
 from prism.api.preconditions import etag, expected_version
+from prism.domain.models import Page
 
 CreateT = TypeVar("CreateT", bound=BaseModel)
 PatchT = TypeVar("PatchT", bound=BaseModel)
@@ -24,7 +25,12 @@ JSON = "application/json"
 Limit = Annotated[int, Query(ge=1, le=100, description="page size (1-100)")]
 Cursor = Annotated[str | None, Query(description="opaque cursor from the previous page's next_cursor")]
 IdempotencyKey = Annotated[
-    str | None, Header(alias="Idempotency-Key", description="retry-safe create: same key + body, same response")
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        pattern=r"^[A-Za-z0-9_.:-]{8,128}$",
+        description="retry-safe create: same key + body, same response",
+    ),
 ]
 IfMatch = Annotated[str | None, Header(alias="If-Match", description="the ETag you read, or *")]
 
@@ -130,7 +136,12 @@ def add_entity_routes(
 
     if api.list is not None:
 
-        @router.get(base, summary=f"List {api.collection}", tags=[api.collection], responses=documented(200, None, 400))
+        @router.get(
+            base,
+            summary=f"List {api.collection}",
+            tags=[api.collection],
+            responses=documented(200, Page[out_model], 400),  # type: ignore[valid-type]
+        )
         def list_all(limit: Limit = 20, cursor: Cursor = None) -> Response[Any]:
             page = api.list(limit, cursor)
             return Response(status_code=200, content_type=JSON, body=page.model_dump_json())

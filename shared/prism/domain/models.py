@@ -62,17 +62,26 @@ def _unique(values: list[str]) -> list[str]:
     return values
 
 
+# The validators give the messages; json_schema_extra states the same rules in the OpenAPI document, so
+# clients (and the fuzzer) see what a valid request is.
 Email = Annotated[
     str,
     StringConstraints(min_length=3, max_length=254),
     AfterValidator(_email),
-    Field(examples=["ada@example.com"]),
+    Field(examples=["ada@example.com"], json_schema_extra={"pattern": _EMAIL.pattern}),
 ]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_not_blank)]
+Name = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=200),
+    AfterValidator(_not_blank),
+    Field(json_schema_extra={"pattern": r"\S"}),
+]
 Description = Annotated[str, StringConstraints(max_length=2_000)]
 Category = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=_CATEGORY_PATTERN)]
 Tag = Annotated[str, StringConstraints(min_length=1, max_length=40), AfterValidator(_not_blank)]
-Tags = Annotated[list[Tag], Field(max_length=MAX_TAGS), AfterValidator(_unique)]
+Tags = Annotated[
+    list[Tag], Field(max_length=MAX_TAGS, json_schema_extra={"uniqueItems": True}), AfterValidator(_unique)
+]
 Sku = Annotated[str, StringConstraints(pattern=SKU_PATTERN), Field(examples=["BOOK-0042"])]
 CustomerId = Annotated[str, StringConstraints(pattern=CUSTOMER_ID_PATTERN)]
 Stock = Annotated[StrictInt, Field(ge=0, le=MAX_STOCK)]
@@ -97,7 +106,7 @@ class OrderStatus(StrEnum):
 class _Patch(BaseModel):
     """A partial update: fields left out keep their value; a field sent as null is an error, not a reset."""
 
-    model_config = _INPUT
+    model_config = ConfigDict(**_INPUT, json_schema_extra={"minProperties": 1})
 
     @model_validator(mode="after")
     def _sets_something(self) -> Self:

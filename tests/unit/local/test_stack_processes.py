@@ -78,8 +78,11 @@ def test_a_pid_that_does_not_exist_is_not_ours(home: Path) -> None:
 
 def test_an_exited_child_is_not_ours_even_before_it_is_reaped(home: Path) -> None:
     process = spawn_detached("quick", ["true"], cwd=home, log_file=home / "quick.log")
+    # Wait for the zombie state itself (exited, not yet reaped): right after the fork, /proc may not show
+    # `true` yet, so waiting for "no longer matches" could stop before the child even ran.
+    stat = Path(f"/proc/{process.pid}/stat")
     deadline = time.monotonic() + 5
-    while process_matches(process.pid, "true", home) and time.monotonic() < deadline:
+    while stat.read_text().rsplit(")", 1)[1].split()[0] != "Z" and time.monotonic() < deadline:
         time.sleep(0.01)
 
     assert not process_matches(process.pid, "true", home)  # a zombie counts as gone
