@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from prism_local.config import ACCOUNT_ID
 from prism_local.stack.lifecycle import LocalStack
 from prism_local.stack.provision import provision, save_stack
+from prism_local.stack.relational_schema import migrate_local_database
 from prism_local.template.reader import Template
 
 if TYPE_CHECKING:
@@ -50,14 +51,18 @@ def load_template(config: LocalConfig) -> Template:
 
 
 def stack_up(config: LocalConfig, progress: Callable[[str], None] | None = None) -> StackUp:
-    """Start the servers (idempotent) and provision the template into moto (idempotent as well), so
-    `up` after `up` changes nothing, and `up` after a moto restart recreates every resource."""
+    """Start the servers (idempotent), provision the template into moto and migrate the MariaDB schema
+    (idempotent as well), so `up` after `up` changes nothing, and `up` after a moto restart recreates
+    every resource."""
     servers = LocalStack(config)
     before = {s.name for s in servers.status().servers if s.ready}
     status = servers.up(progress)
     template = load_template(config)
     stack = provision(template, endpoint_url=config.moto_endpoint, region=config.region, progress=progress)
     save_stack(stack, config.stack_file)
+    applied = migrate_local_database(config)
+    if progress is not None:
+        progress(f"relational schema: {len(applied)} migration(s) applied")
     started = tuple(s.name for s in status.servers if s.name not in before)
     return StackUp(status, stack, started, servers.moto_instance_id)
 
