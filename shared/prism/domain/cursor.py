@@ -42,7 +42,11 @@ class CursorCodec:
     def encode(self, listing: str, position: Mapping[str, str]) -> str:
         """A cursor that resumes ``listing`` after ``position``."""
         payload = json.dumps({"l": listing, "p": dict(position)}, separators=(",", ":"), sort_keys=True).encode()
-        return f"{_b64encode(payload)}.{_b64encode(self._sign(payload))}"
+        cursor = f"{_b64encode(payload)}.{_b64encode(self._sign(payload))}"
+        if len(cursor) > MAX_CURSOR_CHARS:
+            # Positions are DynamoDB keys built from short ASCII ids; one this long is a bug, not a client error.
+            raise ValueError(f"a cursor for {listing!r} would be {len(cursor)} characters (limit {MAX_CURSOR_CHARS})")
+        return cursor
 
     def decode(self, listing: str, cursor: str) -> dict[str, str]:
         """The position stored in ``cursor``; raises InvalidCursorError unless this codec issued it for ``listing``."""

@@ -11,8 +11,10 @@ from prism.domain.errors import InvalidCursorError
 
 KEY = b"k" * 32
 CODEC = CursorCodec(KEY)
-LISTINGS = st.text(min_size=1, max_size=60)
-POSITIONS = st.dictionaries(st.sampled_from(["pk", "sk", "gsi1pk", "gsi1sk"]), st.text(max_size=80), min_size=1)
+# Listings and positions are built from ASCII ids, categories and emails (see prism.store.keys).
+ASCII = st.characters(min_codepoint=0x20, max_codepoint=0x7E)
+LISTINGS = st.text(ASCII, min_size=1, max_size=60)
+POSITIONS = st.dictionaries(st.sampled_from(["pk", "sk", "gsi1pk", "gsi1sk"]), st.text(ASCII, max_size=120), min_size=1)
 
 
 @given(LISTINGS, POSITIONS)
@@ -78,3 +80,8 @@ def test_an_oversized_cursor_is_refused_before_any_work() -> None:
 def test_a_short_key_is_a_configuration_mistake() -> None:
     with pytest.raises(ValueError, match="at least 16 bytes"):
         CursorCodec("short")
+
+
+def test_a_position_too_large_for_a_cursor_is_a_bug_not_a_cursor() -> None:
+    with pytest.raises(ValueError, match="limit 2048"):
+        CODEC.encode("customers", {"pk": "x" * 2_000})
