@@ -45,7 +45,7 @@ def client(config: LocalConfig, service: str) -> object:
     )
 
 
-def receive_all(sqs: object, queue_url: str, expected: int, wait_s: float = 15.0) -> list[dict[str, object]]:
+def receive_all(sqs: object, queue_url: str, expected: int, wait_s: float = 60.0) -> list[dict[str, object]]:
     """Every message of a queue (deleted as read) until ``expected`` arrived or ``wait_s`` passed quietly."""
     import time
 
