@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import process_partial_response
 
 from prism.cache.wiring import cache_sink_processor
-from prism.observability import logger, metrics, tracer
+from prism.observability import logger, metrics, record_batch, tracer
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -25,11 +24,16 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
         event=event, record_handler=processor.apply_record, processor=processor, context=context
     )
     summary = processor.summary
-    metrics.add_metric(name="CacheChangeRecords", unit=MetricUnit.Count, value=summary.records)
-    metrics.add_metric(name="CacheChangesApplied", unit=MetricUnit.Count, value=summary.applied)
-    metrics.add_metric(name="CacheStaleChangesIgnored", unit=MetricUnit.Count, value=summary.stale)
-    metrics.add_metric(name="MalformedRecords", unit=MetricUnit.Count, value=summary.malformed)
-    metrics.add_metric(name="ClaimCheckReadFailures", unit=MetricUnit.Count, value=summary.claim_check_failed)
-    metrics.add_metric(name="CacheUnavailableFailures", unit=MetricUnit.Count, value=summary.cache_unavailable)
-    logger.info("Applied a cache-queue batch", extra={"summary": vars(summary)})
+    record_batch(
+        "Applied a cache-queue batch",
+        summary,
+        {
+            "CacheChangeRecords": summary.records,
+            "CacheChangesApplied": summary.applied,
+            "CacheStaleChangesIgnored": summary.stale,
+            "MalformedRecords": summary.malformed,
+            "ClaimCheckReadFailures": summary.claim_check_failed,
+            "CacheUnavailableFailures": summary.cache_unavailable,
+        },
+    )
     return response

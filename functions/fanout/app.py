@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import process_partial_response
 
 from prism.fanout.processor import decode_record
 from prism.fanout.wiring import fanout_processor
-from prism.observability import logger, metrics, tracer
+from prism.observability import logger, metrics, record_batch, tracer
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -24,11 +23,16 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
     processor = fanout_processor()
     response = process_partial_response(event=event, record_handler=decode_record, processor=processor, context=context)
     summary = processor.summary
-    metrics.add_metric(name="StreamRecords", unit=MetricUnit.Count, value=summary.records)
-    metrics.add_metric(name="EnvelopesPublished", unit=MetricUnit.Count, value=summary.published)
-    metrics.add_metric(name="ClaimChecksWritten", unit=MetricUnit.Count, value=summary.claim_checked)
-    metrics.add_metric(name="NonEntityRecordsSkipped", unit=MetricUnit.Count, value=summary.skipped)
-    metrics.add_metric(name="MalformedRecords", unit=MetricUnit.Count, value=summary.malformed)
-    metrics.add_metric(name="PublishFailures", unit=MetricUnit.Count, value=summary.publish_failed)
-    logger.info("Fanned out a stream batch", extra={"summary": vars(summary)})
+    record_batch(
+        "Fanned out a stream batch",
+        summary,
+        {
+            "StreamRecords": summary.records,
+            "EnvelopesPublished": summary.published,
+            "ClaimChecksWritten": summary.claim_checked,
+            "NonEntityRecordsSkipped": summary.skipped,
+            "MalformedRecords": summary.malformed,
+            "PublishFailures": summary.publish_failed,
+        },
+    )
     return response
