@@ -38,7 +38,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import boto3
 import redis
 
 from prism_local.config import REPO_ROOT, LocalConfig, Ports
@@ -350,15 +349,7 @@ def build(config: LocalConfig, runtime: LocalRuntime) -> Bench:
     customer_id = json.loads(created["body"])["id"]
 
     raw_redis = redis.Redis.from_url(config.redis_url)
-    aws = config.aws_environment()
-    dynamodb = boto3.client(
-        "dynamodb",
-        endpoint_url=config.moto_endpoint,
-        region_name=config.region,
-        aws_access_key_id=aws["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=aws["AWS_SECRET_ACCESS_KEY"],
-        aws_session_token=aws["AWS_SESSION_TOKEN"],
-    )
+    dynamodb = config.session().client("dynamodb", endpoint_url=config.moto_endpoint)
     read = requests.event("GET", f"/customers/{customer_id}")
     with quiet_output():  # the create left a fence: this miss fills the entry
         loaded = handler(read, requests.context(read))

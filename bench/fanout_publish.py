@@ -17,7 +17,6 @@ import statistics
 import time
 from typing import TYPE_CHECKING
 
-import boto3
 from aws_lambda_powertools.utilities.batch import process_partial_response
 from moto.server import ThreadedMotoServer
 
@@ -26,7 +25,7 @@ from prism.changes.envelope import ChangeEvent
 from prism.changes.publisher import SnsChangePublisher
 from prism.changes.stream_decoder import decode_stream_record
 from prism.fanout.processor import FanoutProcessor, decode_record
-from prism_local.config import ACCOUNT_ID, REPO_ROOT
+from prism_local.config import ACCOUNT_ID, REPO_ROOT, local_session
 from prism_local.stack.provision import provision
 from prism_local.template.reader import Template
 from tests.support.ports import free_port
@@ -103,7 +102,7 @@ def main() -> None:
     server.start()
     try:
         endpoint = f"http://127.0.0.1:{port}"
-        session = boto3.Session(aws_access_key_id="bench", aws_secret_access_key="bench", region_name="us-east-1")
+        session = local_session("us-east-1")
         sns, s3 = session.client("sns", endpoint_url=endpoint), session.client("s3", endpoint_url=endpoint)
         stacks = itertools.count()
 

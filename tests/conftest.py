@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import boto3
 import pytest
 
-from prism_local.config import LocalConfig, Ports
+from prism_local.config import LocalConfig, Ports, local_session
 from prism_local.stack.control import stack_up
 from prism_local.stack.lifecycle import LocalStack
 from tests.support.ports import free_port
@@ -45,11 +45,7 @@ def moto_endpoint() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def aws_session(moto_endpoint: str) -> boto3.Session:
     """A boto3 session with dummy credentials; create clients with ``endpoint_url=moto_endpoint``."""
-    return boto3.Session(
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        region_name=REGION,
-    )
+    return local_session(REGION)
 
 
 @pytest.fixture(scope="session")

@@ -7,12 +7,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import boto3
 import pytest
 
 from prism.changes.stream_decoder import Skipped, decode_stream_record
 from prism.store.dynamodb import DynamoEntityStore
-from prism_local.config import ACCOUNT_ID, REPO_ROOT
+from prism_local.config import ACCOUNT_ID, LOCAL_CREDENTIALS, REPO_ROOT, local_session
 from prism_local.stack.provision import provision
 from prism_local.template.reader import Template
 
@@ -33,13 +32,7 @@ class StoreUnderTest:
     endpoint: str
 
     def client(self, service: str) -> Any:
-        return boto3.client(  # type: ignore[call-overload]
-            service,
-            endpoint_url=self.endpoint,
-            region_name=REGION,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        return local_session(REGION).client(service, endpoint_url=self.endpoint)  # type: ignore[call-overload]
 
     def another_store(self, cursor_key: str = CURSOR_KEY) -> DynamoEntityStore:
         return DynamoEntityStore(self.table_name, cursor_key, host=self.endpoint, region=REGION)
@@ -82,9 +75,9 @@ def provisioned_store(moto_endpoint: str, purpose: str) -> Iterator[StoreUnderTe
     stack = provision(template, endpoint_url=moto_endpoint, region=REGION)
     with pytest.MonkeyPatch.context() as env:
         # pynamodb builds its botocore client from the environment's credentials; moto accepts any.
-        env.setenv("AWS_ACCESS_KEY_ID", "testing")
-        env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        env.delenv("AWS_SESSION_TOKEN", raising=False)
+        env.setenv("AWS_ACCESS_KEY_ID", LOCAL_CREDENTIALS["aws_access_key_id"])
+        env.setenv("AWS_SECRET_ACCESS_KEY", LOCAL_CREDENTIALS["aws_secret_access_key"])
+        env.setenv("AWS_SESSION_TOKEN", LOCAL_CREDENTIALS["aws_session_token"])
         env.delenv("AWS_PROFILE", raising=False)
         table_name = stack.ref("Table")
         yield StoreUnderTest(

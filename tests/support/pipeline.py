@@ -5,8 +5,6 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING
 
-import boto3
-
 from prism_local.runtime.esm import CheckpointStore, EventSourceRunner
 from prism_local.runtime.local_runtime import LocalRuntime
 from prism_local.stack.lifecycle import LocalStack
@@ -35,14 +33,7 @@ def running_pipeline(
 
 
 def client(config: LocalConfig, service: str) -> object:
-    aws = config.aws_environment()
-    return boto3.client(
-        service,  # type: ignore[call-overload]
-        endpoint_url=config.moto_endpoint,
-        region_name=config.region,
-        aws_access_key_id=aws["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=aws["AWS_SECRET_ACCESS_KEY"],
-    )
+    return config.session().client(service, endpoint_url=config.moto_endpoint)  # type: ignore[call-overload]
 
 
 def receive_all(sqs: object, queue_url: str, expected: int, wait_s: float = 60.0) -> list[dict[str, object]]:

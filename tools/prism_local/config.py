@@ -5,12 +5,32 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Final
+
+import boto3
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 #: The local account and region every emulated ARN is built from (moto's defaults).
 ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "us-east-1"
+
+#: moto accepts any credentials; these never reach AWS (the endpoint is always the local moto).
+LOCAL_CREDENTIALS: Final = {
+    "aws_access_key_id": "prism-local",
+    "aws_secret_access_key": "prism-local",
+    "aws_session_token": "prism-local",
+}
+
+
+def local_session(region: str) -> boto3.Session:
+    """A boto3 session for the local moto (pass its endpoint when creating clients)."""
+    return boto3.Session(
+        aws_access_key_id=LOCAL_CREDENTIALS["aws_access_key_id"],
+        aws_secret_access_key=LOCAL_CREDENTIALS["aws_secret_access_key"],
+        aws_session_token=LOCAL_CREDENTIALS["aws_session_token"],
+        region_name=region,
+    )
 
 
 class ConfigError(ValueError):
@@ -109,7 +129,11 @@ class LocalConfig:
             "AWS_ENDPOINT_URL": self.moto_endpoint,
             "AWS_DEFAULT_REGION": self.region,
             "AWS_REGION": self.region,
-            "AWS_ACCESS_KEY_ID": "prism-local",
-            "AWS_SECRET_ACCESS_KEY": "prism-local",  # moto accepts any credentials
-            "AWS_SESSION_TOKEN": "prism-local",
+            "AWS_ACCESS_KEY_ID": LOCAL_CREDENTIALS["aws_access_key_id"],
+            "AWS_SECRET_ACCESS_KEY": LOCAL_CREDENTIALS["aws_secret_access_key"],
+            "AWS_SESSION_TOKEN": LOCAL_CREDENTIALS["aws_session_token"],
         }
+
+    def session(self) -> boto3.Session:
+        """A boto3 session for this stack's moto; create clients with ``endpoint_url=self.moto_endpoint``."""
+        return local_session(self.region)

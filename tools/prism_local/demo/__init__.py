@@ -17,8 +17,6 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import TYPE_CHECKING
 
-import boto3
-
 from prism_local.demo.api_workload import drive
 from prism_local.demo.queues import FAILURE_QUEUES, SINK_QUEUES, QueueDelivery, depth, drain
 from prism_local.demo.report import CacheSinkFigures, DemoResult, FanoutFigures, render
@@ -66,13 +64,7 @@ def run_demo(config: LocalConfig, *, items: int, keep_stack: bool) -> int:
 
 
 def _drive_pipeline(config: LocalConfig, moto_instance_id: str, items: int, began: float) -> DemoResult:
-    aws = config.aws_environment()
-    session = boto3.Session(
-        aws_access_key_id=aws["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=aws["AWS_SECRET_ACCESS_KEY"],
-        aws_session_token=aws["AWS_SESSION_TOKEN"],
-        region_name=config.region,
-    )
+    session = config.session()
     sqs = session.client("sqs", endpoint_url=config.moto_endpoint)
     s3 = session.client("s3", endpoint_url=config.moto_endpoint)
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
-import boto3
 from botocore.config import Config
+
+from prism_local.config import local_session
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodbstreams import DynamoDBStreamsClient
@@ -22,12 +23,7 @@ class EventSourceClients:
     """
 
     def __init__(self, *, endpoint_url: str, region: str, max_connections: int = 10) -> None:
-        session = boto3.session.Session(
-            # moto accepts any credentials; the pollers never talk to a real account.
-            aws_access_key_id="prism-local",
-            aws_secret_access_key="prism-local",  # noqa: S106
-            region_name=region,
-        )
+        session = local_session(region)
         config = Config(
             retries={"mode": "standard", "max_attempts": 3},
             connect_timeout=5,

@@ -8,14 +8,15 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Final
 
-import boto3
 from botocore.config import Config
 
+from prism_local.config import local_session
 from prism_local.template.reader import partition_of
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
+    import boto3
     from botocore.exceptions import ClientError
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_kms import KMSClient
@@ -50,11 +51,7 @@ class MotoContext:
 
     @cached_property
     def session(self) -> boto3.Session:
-        return boto3.Session(
-            aws_access_key_id="prism-local",
-            aws_secret_access_key="prism-local",  # noqa: S106 - moto accepts any credentials
-            region_name=self.stack.region,
-        )
+        return local_session(self.stack.region)
 
     @cached_property
     def config(self) -> Config:
