@@ -22,3 +22,18 @@ class PublishError(PrismError):
 
 class ClaimCheckError(PrismError):
     """An oversized envelope could not be stored in, or read back from, the claim-check bucket."""
+
+
+class SchemaViolationError(MalformedChangeError):
+    """A well-formed change whose payload does not fit a sink's schema (a string where a number belongs, a
+    value out of a column's range). Permanent: dead-lettered at once, with the reason."""
+
+
+class RelationalUnavailableError(PrismError):
+    """The relational database could not be reached or kept failing with transient errors (lost connection,
+    deadlock, read-only writer after failover) until the time budget ran out. Retrying later may help."""
+
+
+class RelationalTlsError(PrismError):
+    """The TLS connection to the relational database could not be verified (unknown CA, wrong host name).
+    A configuration problem: retrying will not help."""

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from prism.errors import ConfigurationError
 
@@ -33,7 +33,10 @@ class Settings(BaseModel):
         except ValidationError as exc:
             problems = []
             for error in exc.errors():
-                variable = str(error["loc"][0]).upper() if error["loc"] else "?"
+                if not error["loc"]:  # a check across fields; its message names the variables
+                    problems.append(str(error["msg"]).removeprefix("Value error, "))
+                    continue
+                variable = str(error["loc"][0]).upper()
                 reason = "is not set" if error["type"] == "missing" else f"is invalid: {error['msg']}"
                 problems.append(f"{variable} {reason}")
             raise ConfigurationError(f"{cls.__name__}: " + "; ".join(problems)) from exc
@@ -82,3 +85,38 @@ class CacheSinkSettings(CacheSettings):
     """The cache sink: the cache, and the claim-check bucket oversized envelopes point into."""
 
     claim_check_bucket: str = Field(pattern=_BUCKET_NAME)
+
+
+class RelationalSettings(Settings):
+    """How a function reaches the relational database (RDS Proxy on AWS, the private MariaDB locally).
+
+    ``DB_AUTH=iam`` signs a 15-minute token with the function's role (``generate_db_auth_token``);
+    ``DB_AUTH=secret`` reads ``{"username", "password"}`` from the Secrets Manager secret ``DB_SECRET_ARN``
+    (the local stack, or a database without IAM auth). TLS is always on and verified: ``DB_CA_BUNDLE`` is a
+    PEM file of trusted CAs, empty for the RDS and Amazon root CAs shipped in the layer.
+    """
+
+    db_host: str = Field(min_length=1, max_length=255)
+    db_port: int = Field(default=3306, ge=1, le=65535)
+    db_name: str = Field(pattern=r"^[A-Za-z0-9_]{1,64}$")
+    db_user: str = Field(pattern=r"^[A-Za-z0-9_]{1,32}$")
+    db_auth: Literal["iam", "secret"] = "iam"
+    db_secret_arn: str = Field(default="", pattern=r"^(arn:aws[a-z-]*:secretsmanager:\S+)?$")
+    db_ca_bundle: str = ""
+    db_connect_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    db_read_timeout_s: float = Field(default=20.0, gt=0, le=900)
+    aws_region: str = Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d+$")
+
+    @model_validator(mode="after")
+    def _secret_when_secret_auth(self) -> RelationalSettings:
+        if self.db_auth == "secret" and not self.db_secret_arn:
+            raise ValueError("DB_AUTH=secret needs DB_SECRET_ARN")
+        return self
+
+
+class RelationalSinkSettings(RelationalSettings):
+    """The relational sink: its database, the claim-check bucket, and its DLQ, where changes that can never
+    apply (a payload the schema refuses) go at once, with the reason."""
+
+    claim_check_bucket: str = Field(pattern=_BUCKET_NAME)
+    dead_letter_queue_url: str = Field(pattern=r"^https?://\S+$")
