@@ -15,7 +15,6 @@ import pytest
 from prism.relational.migrations import MIGRATIONS_DIR
 from prism.relational.schema import MigrationError, apply_migrations
 from prism_local.stack.control import stack_up
-from prism_local.stack.mariadb import DATABASE
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -173,12 +172,14 @@ def test_money_is_exact_and_items_are_json(database: Any) -> None:
     database.rollback()
 
 
-def test_stack_up_migrates_the_prism_database_and_reports_it(local_servers: LocalConfig) -> None:
+def test_stack_up_migrates_the_stacks_own_database_and_reports_it(local_servers: LocalConfig) -> None:
     messages: list[str] = []
+    config = local_servers.with_overrides(stack_name=f"t{uuid.uuid4().hex[:8]}")
 
-    stack_up(local_servers.with_overrides(stack_name=f"t{uuid.uuid4().hex[:8]}"), progress=messages.append)
+    stack_up(config, progress=messages.append)
 
-    assert any(re.fullmatch(r"relational schema: \d+ migration\(s\) applied", m) for m in messages)
-    with connect(local_servers, DATABASE) as connection:
+    pattern = rf"relational schema: \d+ migration\(s\) applied to {config.database_name}"
+    assert any(re.fullmatch(pattern, m) for m in messages), messages
+    with connect(local_servers, config.database_name) as connection:
         recorded = [row[0] for row in query(connection, "SELECT version FROM schema_migrations ORDER BY version")]
     assert recorded[: len(SHIPPED)] == SHIPPED

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Final
@@ -14,6 +16,14 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 #: The local account and region every emulated ARN is built from (moto's defaults).
 ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "us-east-1"
+
+#: The stack `prism stack up` provisions unless PRISM_STACK_NAME names another one.
+DEFAULT_STACK_NAME = "prism-local"
+#: The default stack's relational database and app user: the template's DbName and DbUser defaults.
+DEFAULT_DATABASE = "prism"
+DEFAULT_DATABASE_USER = "prism_app"
+#: MariaDB's (and MySQL's) limit on database names.
+DATABASE_NAME_LIMIT = 64
 
 #: moto accepts any credentials; these never reach AWS (the endpoint is always the local moto).
 LOCAL_CREDENTIALS: Final = {
@@ -80,7 +90,7 @@ class LocalConfig:
 
     state_dir: Path = field(default_factory=lambda: REPO_ROOT / ".local")
     template: Path = field(default_factory=lambda: REPO_ROOT / "template.yaml")
-    stack_name: str = "prism-local"
+    stack_name: str = DEFAULT_STACK_NAME
     region: str = DEFAULT_REGION
     host: str = "127.0.0.1"
     ports: Ports = field(default_factory=Ports)
@@ -93,7 +103,7 @@ class LocalConfig:
         return cls(
             state_dir=Path(state).resolve() if state else REPO_ROOT / ".local",
             template=Path(template).resolve() if template else REPO_ROOT / "template.yaml",
-            stack_name=os.environ.get("PRISM_STACK_NAME", "prism-local"),
+            stack_name=os.environ.get("PRISM_STACK_NAME", DEFAULT_STACK_NAME),
             region=os.environ.get("PRISM_REGION", DEFAULT_REGION),
             ports=Ports.from_env(),
         )
@@ -112,6 +122,30 @@ class LocalConfig:
     @property
     def opensearch_url(self) -> str:
         return f"http://{self.host}:{self.ports.osmem}"
+
+    @property
+    def database_name(self) -> str:
+        """This stack's database in the shared MariaDB: ``prism`` for the default stack, else ``prism_<stack>``.
+
+        Several stacks share one MariaDB (the demo's beside a developer's, one per test), and each projects
+        into a database of its own. Characters outside [A-Za-z0-9_] become ``_``; a name over MariaDB's 64
+        characters is cut and ends in a hash of the whole stack name, so it stays unique.
+        """
+        if self.stack_name == DEFAULT_STACK_NAME:
+            return DEFAULT_DATABASE
+        name = "prism_" + re.sub(r"[^A-Za-z0-9_]", "_", self.stack_name)
+        if len(name) <= DATABASE_NAME_LIMIT:
+            return name
+        digest = hashlib.sha256(self.stack_name.encode()).hexdigest()[:8]
+        return f"{name[: DATABASE_NAME_LIMIT - len(digest) - 1]}_{digest}"
+
+    @property
+    def database_user(self) -> str:
+        """The user this stack's functions log in as: ``prism_app`` for the default stack, else ``app_`` and
+        12 hex characters of the stack name's SHA-256 (16 characters, within MariaDB's 32)."""
+        if self.stack_name == DEFAULT_STACK_NAME:
+            return DEFAULT_DATABASE_USER
+        return "app_" + hashlib.sha256(self.stack_name.encode()).hexdigest()[:12]
 
     @property
     def stack_file(self) -> Path:

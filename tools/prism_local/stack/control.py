@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING
 
 from prism_local.config import ACCOUNT_ID
 from prism_local.stack.lifecycle import LocalStack
+from prism_local.stack.mariadb import tls_files
 from prism_local.stack.provision import provision, save_stack
 from prism_local.stack.relational_schema import migrate_local_database
+from prism_local.stack.relational_user import ensure_app_user, relational_target
 from prism_local.template.reader import Template
 
 if TYPE_CHECKING:
@@ -28,8 +30,20 @@ class StackUp:
 
 
 def local_endpoint_parameters(config: LocalConfig) -> dict[str, str]:
-    """Template parameters that name an endpoint which, locally, is one of the stack's private servers."""
-    return {"CacheUrl": config.redis_url}
+    """Template parameters that name an endpoint which, locally, is one of the stack's private servers.
+
+    The relational functions reach the private MariaDB as on AWS they reach RDS Proxy, over verified TLS,
+    but with the stack's own database and user, and the password from its secret (DbAuth=secret).
+    """
+    return {
+        "CacheUrl": config.redis_url,
+        "DbHost": config.host,
+        "DbPort": str(config.ports.mariadb),
+        "DbName": config.database_name,
+        "DbUser": config.database_user,
+        "DbAuth": "secret",
+        "DbCaBundle": str(tls_files(config.state_dir).ca_certificate),
+    }
 
 
 def load_template(config: LocalConfig) -> Template:
@@ -51,18 +65,22 @@ def load_template(config: LocalConfig) -> Template:
 
 
 def stack_up(config: LocalConfig, progress: Callable[[str], None] | None = None) -> StackUp:
-    """Start the servers (idempotent), provision the template into moto and migrate the MariaDB schema
-    (idempotent as well), so `up` after `up` changes nothing, and `up` after a moto restart recreates
-    every resource."""
+    """Start the servers (idempotent), provision the template into moto, then give the stack its database
+    (created, migrated) and app user (from its secret) in MariaDB, all idempotent as well; so `up` after
+    `up` changes nothing, and `up` after a moto restart recreates every resource."""
     servers = LocalStack(config)
     before = {s.name for s in servers.status().servers if s.ready}
     status = servers.up(progress)
     template = load_template(config)
     stack = provision(template, endpoint_url=config.moto_endpoint, region=config.region, progress=progress)
     save_stack(stack, config.stack_file)
-    applied = migrate_local_database(config)
+    target = relational_target(template, config)
+    applied = migrate_local_database(config, target.database)
     if progress is not None:
-        progress(f"relational schema: {len(applied)} migration(s) applied")
+        progress(f"relational schema: {len(applied)} migration(s) applied to {target.database}")
+    user = ensure_app_user(config, stack, target)
+    if progress is not None and user is not None:
+        progress(f"relational user: {user.username} (TLS required)")
     started = tuple(s.name for s in status.servers if s.name not in before)
     return StackUp(status, stack, started, servers.moto_instance_id)
 

@@ -11,17 +11,20 @@ from typing import TYPE_CHECKING
 
 import pymysql  # PyMySQL ships no type information
 
+from prism_local.config import DEFAULT_DATABASE
 from prism_local.stack.binaries import find_binary
 from prism_local.stack.errors import StackError
 from prism_local.stack.logs import log_size, log_tail
 from prism_local.stack.private_server import LaunchPlan, PrivateServer
 from prism_local.stack.probes import READY, Probe
+from prism_local.stack.tls import TlsError, TlsFiles, ensure_server_tls
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-#: The database Prism's relational sink uses; created when the server starts.
-DATABASE = "prism"
+#: The default stack's database (other stacks get their own, see LocalConfig.database_name); created when
+#: the server starts.
+DATABASE = DEFAULT_DATABASE
 
 #: A unix socket path must fit sun_path: 108 bytes including the terminating NUL.
 SOCKET_PATH_LIMIT = 107
@@ -42,6 +45,14 @@ def socket_path(state_dir: Path) -> Path:
     digest = hashlib.sha256(os.fsencode(state_dir)).hexdigest()[:16]
     # Not TMPDIR: it can be as deep as the state dir. /tmp keeps the path short on every platform.
     return Path("/tmp") / f"prism-mariadb-{digest}.sock"  # noqa: S108
+
+
+def tls_files(state_dir: Path) -> TlsFiles:
+    """The CA and server certificate of the stack's MariaDB, in ``state_dir/mariadb/tls/``.
+
+    ``ca_certificate`` is what clients verify the server with (the template's ``DbCaBundle`` locally).
+    """
+    return TlsFiles(state_dir.resolve() / "mariadb" / "tls")
 
 
 def install_db_argv(binary: str, datadir: Path) -> tuple[str, ...]:
@@ -87,7 +98,11 @@ def mariadbd_argv(
 
 
 class MariaDbServer(PrivateServer):
-    """mariadbd with its data in ``state_dir/mariadb/data``; root logs in without a password over TCP."""
+    """mariadbd with its data in ``state_dir/mariadb/data``; root logs in without a password over TCP.
+
+    TLS is on, with a certificate from the stack's own CA (``tls_files``), but not required globally: root
+    and the probes connect as before, while the per-stack app users are created ``REQUIRE SSL``.
+    """
 
     name = "mariadb"
     port_variable = "PRISM_MARIADB_PORT"
@@ -105,9 +120,18 @@ class MariaDbServer(PrivateServer):
     def socket(self) -> Path:
         return socket_path(self._state_dir)
 
+    @property
+    def tls(self) -> TlsFiles:
+        return tls_files(self._state_dir)
+
+    def tls_names(self) -> tuple[str, ...]:
+        """The names clients may verify the server as: localhost, 127.0.0.1 and the configured host."""
+        return tuple(dict.fromkeys(("localhost", "127.0.0.1", self.host)))
+
     def server_options(self) -> tuple[str, ...]:
-        """Options appended to mariadbd's base command line; TLS (--ssl-ca/--ssl-cert/--ssl-key) goes here."""
-        return ()
+        """Options appended to mariadbd's base command line: the TLS CA, certificate and key."""
+        tls = self.tls
+        return (f"--ssl-ca={tls.ca_certificate}", f"--ssl-cert={tls.server_certificate}", f"--ssl-key={tls.server_key}")
 
     def plan(self) -> LaunchPlan:
         find_binary("mariadb-install-db", package="mariadb-server")  # needed by prepare on a fresh data dir
@@ -124,7 +148,9 @@ class MariaDbServer(PrivateServer):
         return LaunchPlan(argv=argv, marker=self.default_marker)
 
     def prepare(self, plan: LaunchPlan, progress: Callable[[str], None]) -> None:
-        """Create the system tables with mariadb-install-db (about 0.7 s) unless a finished install is there."""
+        """Make sure the TLS files are there and valid, then create the system tables with mariadb-install-db
+        (about 0.7 s) unless a finished install is there."""
+        self.prepare_tls(progress)
         if (self.data_dir / INSTALLED_MARKER).exists():
             return
         progress(f"{self.name}: creating the data directory {self.datadir}")
@@ -148,6 +174,17 @@ class MariaDbServer(PrivateServer):
                 f"last lines of {self.log_file}:\n{log_tail(self.log_file, since=offset)}"
             )
         (self.data_dir / INSTALLED_MARKER).write_text("mariadb-install-db finished\n", encoding="utf-8")
+
+    def prepare_tls(self, progress: Callable[[str], None]) -> None:
+        """Generate the CA and server certificate that ``server_options`` names, or keep valid ones."""
+        try:
+            setup = ensure_server_tls(self.tls, self.tls_names())
+        except TlsError as exc:
+            raise StackError(f"{self.name}: TLS certificates: {exc}") from exc
+        if setup.new_ca:
+            progress(f"{self.name}: generated a local CA and a server certificate in {self.tls.directory}")
+        elif setup.new_server_certificate:
+            progress(f"{self.name}: issued a new server certificate from the CA in {self.tls.directory}")
 
     def probe(self) -> Probe:
         """Ready when root can log in over TCP, the way every client of the local stack connects."""

@@ -1,8 +1,10 @@
-"""Applies the relational projection's migrations to the private MariaDB's ``prism`` database (local only)."""
+"""Creates a stack's database in the private MariaDB and applies the relational projection's migrations to it
+(local only; on AWS the MigrationFunction applies them)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import re
+from typing import TYPE_CHECKING, Final
 
 import pymysql  # PyMySQL ships no type information
 
@@ -13,18 +15,29 @@ from prism_local.stack.mariadb import DATABASE
 if TYPE_CHECKING:
     from prism_local.config import LocalConfig
 
+#: The template's DbName AllowedPattern; a name that matches needs no quoting beyond backticks.
+DATABASE_NAME: Final = re.compile(r"[A-Za-z0-9_]{1,64}")
+
 
 def migrate_local_database(config: LocalConfig, database: str = DATABASE) -> list[str]:
-    """Apply the pending migrations as root over TCP, the way the stack's clients connect; return them.
+    """Create ``database`` if it is missing and apply the pending migrations to it, as root over TCP, the way
+    the stack's clients connect; return the versions applied (``[]`` when it was up to date).
 
     Errors become StackError, so `prism stack up` reports them like any other failed step.
     """
+    if not DATABASE_NAME.fullmatch(database):
+        raise StackError(f"relational schema: {database!r} is not a database name ([A-Za-z0-9_], at most 64)")
     where = f"{database} on {config.host}:{config.ports.mariadb}"
     try:
         connection = pymysql.connect(
-            host=config.host, port=config.ports.mariadb, user="root", password="", database=database, connect_timeout=5
+            host=config.host, port=config.ports.mariadb, user="root", password="", connect_timeout=5
         )
         with connection:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"CREATE DATABASE IF NOT EXISTS `{database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+                )
+            connection.select_db(database)
             return apply_migrations(connection)
     except MigrationError as exc:
         raise StackError(f"relational schema: {exc} ({where})") from exc
