@@ -16,8 +16,9 @@ from tests.support.pipeline import client, receive_all, running_pipeline
 
 pytestmark = pytest.mark.integration
 
-# CacheQueue is consumed by the cache sink function, which running_pipeline runs too; its metrics show it.
-SINK_QUEUES = ("RelationalQueue", "SearchQueue", "LakeQueue")
+# CacheQueue and RelationalQueue are consumed by the cache and relational sink functions, which
+# running_pipeline runs too; their metrics show it.
+SINK_QUEUES = ("SearchQueue", "LakeQueue")
 
 
 def test_a_write_reaches_every_sink_queue_exactly_as_the_envelope_says(provisioned: LocalConfig) -> None:
@@ -42,6 +43,9 @@ def test_a_write_reaches_every_sink_queue_exactly_as_the_envelope_says(provision
         deliveries = {queue: receive_all(sqs, stack.ref(queue), expected=1) for queue in SINK_QUEUES}
         assert runner.wait_until_idle(10)
         assert runtime.metrics.total("CacheSinkFunction", "CacheChangeRecords") == 1
+        assert runtime.metrics.total("RelationalFunction", "RelationalChangeRecords") == 1
+        # A 38-digit price fits DynamoDB and the envelope, not DECIMAL(12, 2): the sink dead-letters it.
+        assert runtime.metrics.total("RelationalFunction", "RelationalChangesDeadLettered") == 1
 
     for queue, messages in deliveries.items():
         assert len(messages) == 1, queue

@@ -102,7 +102,8 @@ def test_an_unknown_function_lists_the_functions_there_are() -> None:
 
     with pytest.raises(
         TemplateError,
-        match=r"^Nope is not a resource of this template \(functions: ApiFunction, FanoutFunction, CacheSinkFunction\)",
+        match=r"^Nope is not a resource of this template \(functions: ApiFunction, FanoutFunction, CacheSinkFunction, "
+        r"RelationalFunction, MigrationFunction\)",
     ):
         template.function("Nope", stack)
     with pytest.raises(
@@ -113,6 +114,8 @@ def test_an_unknown_function_lists_the_functions_there_are() -> None:
         "ApiFunction",
         "FanoutFunction",
         "CacheSinkFunction",
+        "RelationalFunction",
+        "MigrationFunction",
     ]
 
 

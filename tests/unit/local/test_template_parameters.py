@@ -103,8 +103,18 @@ def test_the_real_template_reads_with_its_defaults() -> None:
         "AlarmEmail": "",
         "CacheUrl": "",
         "CacheTtlSeconds": "300",
+        "DbHost": "",
+        "DbPort": "3306",
+        "DbName": "prism",
+        "DbUser": "prism_app",
+        "DbAuth": "iam",
+        "DbProxyResourceId": "",
+        "DbCaBundle": "",
+        "RelationalMaxConcurrency": "2",
     }
     assert template.condition("IsProd") is False
+    assert template.condition("HasDbProxy") is False, "no rds-db:connect and no migrations without a proxy"
+    assert "RelationalMigrations" not in template.resources
     assert "AlarmEmailSubscription" not in template.resources
     with pytest.raises(TemplateError, match=r"Parameters.Stage: 'staging' is not one of the AllowedValues"):
         Template.load(
