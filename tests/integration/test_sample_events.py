@@ -65,6 +65,8 @@ def test_each_sample_event_runs(provisioned: LocalConfig, logical_id: str, event
     response = json.loads(result.stdout)
     if event.parent.name == "api":
         assert_api_response(event, response)
+    elif event.parent.name == "migrate":
+        assert_custom_resource_response(event, response, result.stderr)
     else:
         assert_batch_response(event, response)
     assert "END RequestId:" in result.stderr
@@ -76,6 +78,33 @@ def assert_batch_response(event: Path, response: dict[str, Any]) -> None:
         assert len(failures) == 1, "exactly the poison record fails"
     else:
         assert failures == []
+
+
+#: What each custom-resource event of events/migrate/ answers on a freshly provisioned stack, whose database
+#: `prism stack up` has already migrated: Create finds the schema up to date, Delete keeps it.
+MIGRATE_RESPONSES = {
+    "create.json": {"Status": "SUCCESS", "Reason": "the schema was up to date", "Data": {"Applied": "", "Count": 0}},
+    "delete.json": {
+        "Status": "SUCCESS",
+        "Reason": "Delete keeps the schema and its data",
+        "Data": {"Applied": "", "Count": 0},
+    },
+}
+
+
+def assert_custom_resource_response(event: Path, response: dict[str, Any], stderr: str) -> None:
+    """The response document CloudFormation would get, for this request. Nothing listens at the sample
+    events' ResponseURL, so the PUT fails; the handler logs that and returns the document anyway."""
+    assert event.name in MIGRATE_RESPONSES, f"add the response {event.name} should get to MIGRATE_RESPONSES"
+    request = json.loads(event.read_text())
+    assert response == {
+        **MIGRATE_RESPONSES[event.name],
+        "PhysicalResourceId": "prism-schema",
+        "StackId": request["StackId"],
+        "RequestId": request["RequestId"],
+        "LogicalResourceId": request["LogicalResourceId"],
+    }
+    assert "Could not deliver the response to CloudFormation" in stderr
 
 
 def assert_api_response(event: Path, response: dict[str, Any]) -> None:
