@@ -15,6 +15,7 @@ import pytest
 from prism.relational.migrations import MIGRATIONS_DIR
 from prism.relational.schema import MigrationError, apply_migrations
 from prism_local.stack.control import stack_up
+from prism_local.stack.relational_schema import projection_source_file
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -183,3 +184,27 @@ def test_stack_up_migrates_the_stacks_own_database_and_reports_it(local_servers:
     with connect(local_servers, config.database_name) as connection:
         recorded = [row[0] for row in query(connection, "SELECT version FROM schema_migrations ORDER BY version")]
     assert recorded[: len(SHIPPED)] == SHIPPED
+
+
+def test_the_projection_is_reset_when_its_dynamodb_is_gone_and_kept_while_it_is_not(local_servers: LocalConfig) -> None:
+    config = local_servers.with_overrides(stack_name=f"t{uuid.uuid4().hex[:8]}")
+    stack_up(config)
+    with connect(config, config.database_name) as connection, connection.cursor() as cursor:
+        cursor.execute("INSERT INTO customers (id, item, version) VALUES ('c-1', '{}', 1)")
+        connection.commit()
+
+    stack_up(config)  # the same moto: DynamoDB still holds what the row mirrors
+    with connect(config, config.database_name) as connection:
+        assert query(connection, "SELECT id FROM customers") == [("c-1",)]
+
+    # As if moto had restarted (empty) since the database was projected: the record names another instance.
+    projection_source_file(config).write_text("an-earlier-moto\n", encoding="utf-8")
+    messages: list[str] = []
+    stack_up(config, progress=messages.append)
+
+    assert (
+        f"relational schema: {config.database_name} mirrored an earlier moto (its DynamoDB is gone); reset" in messages
+    )
+    with connect(config, config.database_name) as connection:
+        assert query(connection, "SELECT id FROM customers") == []
+        assert len(query(connection, "SELECT version FROM schema_migrations")) == len(SHIPPED)

@@ -9,7 +9,7 @@ from prism_local.config import ACCOUNT_ID
 from prism_local.stack.lifecycle import LocalStack
 from prism_local.stack.mariadb import tls_files
 from prism_local.stack.provision import provision, save_stack
-from prism_local.stack.relational_schema import migrate_local_database
+from prism_local.stack.relational_schema import migrate_local_database, reset_stale_projection
 from prism_local.stack.relational_user import ensure_app_user, relational_target
 from prism_local.template.reader import Template
 
@@ -75,6 +75,8 @@ def stack_up(config: LocalConfig, progress: Callable[[str], None] | None = None)
     stack = provision(template, endpoint_url=config.moto_endpoint, region=config.region, progress=progress)
     save_stack(stack, config.stack_file)
     target = relational_target(template, config)
+    if reset_stale_projection(config, target.database, servers.moto_instance_id) and progress is not None:
+        progress(f"relational schema: {target.database} mirrored an earlier moto (its DynamoDB is gone); reset")
     applied = migrate_local_database(config, target.database)
     if progress is not None:
         progress(f"relational schema: {len(applied)} migration(s) applied to {target.database}")

@@ -13,6 +13,8 @@ from prism_local.stack.errors import StackError
 from prism_local.stack.mariadb import DATABASE
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from prism_local.config import LocalConfig
 
 #: The template's DbName AllowedPattern; a name that matches needs no quoting beyond backticks.
@@ -43,3 +45,35 @@ def migrate_local_database(config: LocalConfig, database: str = DATABASE) -> lis
         raise StackError(f"relational schema: {exc} ({where})") from exc
     except (pymysql.MySQLError, OSError) as exc:
         raise StackError(f"relational schema: could not migrate {where}: {exc}") from exc
+
+
+def projection_source_file(config: LocalConfig) -> Path:
+    """Records which moto instance the stack's database was projected from."""
+    return config.state_dir / "stacks" / f"{config.stack_name}.projection-source"
+
+
+def reset_stale_projection(config: LocalConfig, database: str, moto_instance_id: str) -> bool:
+    """Drop the stack's own database when it was projected from another moto instance; True if it was.
+
+    MariaDB keeps its data across `prism stack down`, moto does not: after a moto restart DynamoDB is empty,
+    and rows projected from the old one would never match it again. The projection follows its source of
+    truth, so it starts empty too (``migrate_local_database`` then recreates it). Only the database the stack
+    owns (``config.database_name``) is ever reset, never one a DbName override points at.
+    """
+    record = projection_source_file(config)
+    recorded = record.read_text(encoding="utf-8").strip() if record.exists() else None
+    if recorded == moto_instance_id or database != config.database_name:
+        return False
+    if not DATABASE_NAME.fullmatch(database):
+        raise StackError(f"relational schema: {database!r} is not a database name ([A-Za-z0-9_], at most 64)")
+    try:
+        connection = pymysql.connect(
+            host=config.host, port=config.ports.mariadb, user="root", password="", connect_timeout=5
+        )
+        with connection, connection.cursor() as cursor:
+            dropped = cursor.execute(f"DROP DATABASE IF EXISTS `{database}`")
+    except (pymysql.MySQLError, OSError) as exc:
+        raise StackError(f"relational schema: could not reset {database}: {exc}") from exc
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text(moto_instance_id + "\n", encoding="utf-8")
+    return recorded is not None and dropped > 0
