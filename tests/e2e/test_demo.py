@@ -39,12 +39,53 @@ def test_the_demo_carries_every_api_change_to_every_sink(local_servers: LocalCon
     published = re.search(r"envelopes published to SNS\s+(\d+)\s+\(expected (\d+);", report)
     assert published is not None
     assert published.group(1) == published.group(2)
-    for sink in ("relational", "search", "lake"):
+    for sink in ("search", "lake"):
         row = re.search(rf"{sink}\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+ok", report)
         assert row is not None, f"{sink} row missing or not ok"
         assert row.group(2) == published.group(2), f"{sink}: every envelope arrived"
+    assert not re.search(r"^\s+relational\s+\d", report, re.MULTILINE), "RelationalFunction consumes RelationalQueue"
     cache_sink = re.search(r"cache sink: changes read\s+(\d+)", report)
     assert cache_sink is not None
     assert int(cache_sink.group(1)) >= int(published.group(2))
     assert "envelope no API write explains" not in report
+    assert_stores_match(report, int(published.group(2)))
+    assert_analytics_table(report)
     assert "already running; using stack prism-demo-" in result.stderr, "a running stack is left alone"
+
+
+def assert_stores_match(report: str, changes: int) -> None:
+    """The stores section: every view's live rows equal DynamoDB's live items, nothing differs, and the
+    relational sink read every change."""
+    assert "MySQL matches DynamoDB" in report
+    for label, view in (("customers", "v_customers"), ("products", "v_products"), ("orders", "v_orders")):
+        row = re.search(rf"^  {label}\s+{view}\s+(\d+)\s+(\d+)\s+(\d+) / (\d+)\s+(\d+)\s+ok$", report, re.MULTILINE)
+        assert row is not None, f"{view} row missing or not ok"
+        dynamodb, mysql, tombstones_dynamodb, tombstones_mysql, mismatches = map(int, row.groups())
+        assert dynamodb == mysql > 0, view
+        assert tombstones_dynamodb == tombstones_mysql
+        assert mismatches == 0
+        if label == "customers":
+            assert tombstones_dynamodb > 0, "the workload deletes customers"
+    lines = re.search(r"^  order lines\s+v_order_lines\s+(\d+)\s+(\d+)\s+-\s+(\d+)\s+ok$", report, re.MULTILINE)
+    assert lines is not None, "v_order_lines row missing or not ok"
+    assert int(lines.group(1)) == int(lines.group(2)) > 0
+    assert int(lines.group(3)) == 0
+    sink = re.search(r"relational sink: changes read\s+(\d+)\s+\((\d+) keys written.*, (\d+) dead-lettered\)", report)
+    assert sink is not None
+    assert int(sink.group(1)) >= changes
+    assert int(sink.group(2)) > 0
+    assert sink.group(3) == "0"
+
+
+def assert_analytics_table(report: str) -> None:
+    """The top customers query's answer, as a table with its header, rule and at least one customer."""
+    table = re.search(
+        r"top customers by revenue \(sql/analytics/top_customers\.sql\):\n"
+        r"  customer_id\s+name\s+email\s+orders\s+revenue\n"
+        r"  -+  -+  -+  -+  -+\n"
+        r"((?:  c_\S+ .*\n?)+)",
+        report,
+    )
+    assert table is not None, "the analytics table is missing"
+    for row in table.group(1).splitlines():
+        assert re.search(r"@example\.com\s+\d+\s+\d+\.\d\d$", row), row

@@ -2,9 +2,10 @@
 
 It starts the local stack (unless it is already up), serves the API locally and drives a few hundred entities
 through it over HTTP (creates, reads, updates, deletes, refused requests), lets the template's event sources
-carry every change through the fanout to SNS, the cache sink and every sink queue, reads the queues back and
-reports API statuses, cache hit ratio, counts, duplicates, lag and anything dead-lettered. It stops what it
-started.
+carry every change through the fanout to SNS, the cache sink, the relational sink (into MySQL) and every sink
+queue, reads the queues that have no consumer yet back, waits until the MySQL projection equals DynamoDB, and
+reports API statuses, cache hit ratio, counts, duplicates, lag, both stores side by side, one analytics query
+and anything dead-lettered. It stops what it started.
 """
 
 from __future__ import annotations
@@ -14,12 +15,30 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import pymysql
+from boto3.dynamodb.types import TypeDeserializer
+
+from prism.entities import DELETED_ATTRIBUTE, ENTITY_ATTRIBUTE, ID_ATTRIBUTE, VERSION_ATTRIBUTE
+from prism.relational.rows import ORDERS, TABLES
+from prism_local.analytics import analytics_query, run_query
 from prism_local.demo.api_workload import drive
 from prism_local.demo.queues import FAILURE_QUEUES, SINK_QUEUES, QueueDelivery, depth, drain
-from prism_local.demo.report import CacheSinkFigures, DemoResult, FanoutFigures, render
+from prism_local.demo.report import (
+    AnalyticsTable,
+    CacheSinkFigures,
+    DemoResult,
+    FanoutFigures,
+    RelationalSinkFigures,
+    StoreComparison,
+    StoreState,
+    caught_up,
+    compare_stores,
+    render,
+)
 from prism_local.progress import ProgressBar
 from prism_local.runtime.api_gateway.server import ApiGatewayServer
 from prism_local.runtime.esm.checkpoints import CheckpointStore
@@ -29,6 +48,7 @@ from prism_local.stack.control import stack_down, stack_up
 from prism_local.stack.lifecycle import LocalStack
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sqs import SQSClient
 
@@ -37,6 +57,12 @@ if TYPE_CHECKING:
 
 FANOUT = "FanoutFunction"
 CACHE_SINK = "CacheSinkFunction"
+RELATIONAL_SINK = "RelationalFunction"
+TABLE = "Table"
+#: How long the relational sink may take, after the queues drained, to make MySQL equal to DynamoDB.
+CATCH_UP_S = 60.0
+#: The analytics query whose answer the report shows (sql/analytics/<name>.sql).
+REPORTED_QUERY = "top_customers"
 
 
 def _say(message: str) -> None:
@@ -50,8 +76,8 @@ def run_demo(config: LocalConfig, *, items: int, keep_stack: bool) -> int:
         # A running stack may hold earlier data; the demo provisions its own copy of the template beside it.
         config = config.with_overrides(stack_name=f"prism-demo-{uuid.uuid4().hex[:6]}")
     _say(f"▸ local stack ({'already running; using stack ' + config.stack_name if already_up else 'starting'})")
-    up = stack_up(config, lambda message: _say(f"  · {message}"))
     try:
+        up = stack_up(config, lambda message: _say(f"  · {message}"))
         result = _drive_pipeline(config, up.moto_instance_id, items, began)
     finally:
         if keep_stack or already_up:
@@ -90,8 +116,17 @@ def _drive_pipeline(config: LocalConfig, moto_instance_id: str, items: int, bega
 
                 traffic = drive(server.url, items, progress)
             expected = len(traffic.writes_ms)
-            _say("▸ fanout: stream -> envelopes -> SNS -> sink queues (read back through ChangeReader)")
+            _say("▸ fanout: stream -> envelopes -> SNS -> sink queues (search and lake read back through ChangeReader)")
             deliveries = _drain_sink_queues(sqs, s3, stack, expected)
+            _say(f"▸ relational sink: RelationalQueue -> MySQL {config.database_name}, until it equals DynamoDB")
+            dynamodb = session.client("dynamodb", endpoint_url=config.moto_endpoint)
+            with _root_connection(config) as connection:
+                stores = _await_projection(_dynamodb_state(dynamodb, stack.ref(TABLE)), connection, config)
+                analytics = AnalyticsTable(
+                    "top customers by revenue",
+                    f"sql/analytics/{REPORTED_QUERY}.sql",
+                    run_query(connection, analytics_query(REPORTED_QUERY), source=REPORTED_QUERY),
+                )
             runner.wait_until_idle(timeout=30)
         finally:
             runner.stop(timeout=30)
@@ -113,8 +148,86 @@ def _drive_pipeline(config: LocalConfig, moto_instance_id: str, items: int, bega
             applied=int(metrics.total(CACHE_SINK, "CacheChangesApplied")),
             stale=int(metrics.total(CACHE_SINK, "CacheStaleChangesIgnored")),
         )
+        relational = RelationalSinkFigures(
+            records=int(metrics.total(RELATIONAL_SINK, "RelationalChangeRecords")),
+            keys_written=int(metrics.total(RELATIONAL_SINK, "RelationalKeysWritten")),
+            transactions=int(metrics.total(RELATIONAL_SINK, "RelationalTransactions")),
+            connections_opened=int(metrics.total(RELATIONAL_SINK, "RelationalConnectionsOpened")),
+            dead_lettered=int(metrics.total(RELATIONAL_SINK, "RelationalChangesDeadLettered")),
+        )
         failures = {name: depth(sqs, stack.ref(queue)) for name, queue in FAILURE_QUEUES.items()}
-    return DemoResult(traffic, figures, cache_sink, deliveries, failures, time.monotonic() - began)
+    return DemoResult(
+        traffic,
+        figures,
+        cache_sink,
+        deliveries,
+        failures,
+        relational,
+        stores,
+        analytics,
+        time.monotonic() - began,
+    )
+
+
+def _root_connection(config: LocalConfig) -> Any:
+    """root on the stack's database; autocommit, so every poll reads what the sink has committed by then."""
+    return pymysql.connect(
+        host=config.host,
+        port=config.ports.mariadb,
+        user="root",
+        password="",
+        database=config.database_name,
+        connect_timeout=5,
+        autocommit=True,
+    )
+
+
+def _dynamodb_state(client: DynamoDBClient, table: str) -> StoreState:
+    """Every entity item of the table (live or tombstone) and every line of its live orders, by a Scan."""
+    deserializer = TypeDeserializer()
+    entities: dict[tuple[str, str], tuple[int, bool]] = {}
+    lines: set[tuple[str, int, str, int, Decimal]] = set()
+    for page in client.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
+        for raw in page.get("Items", []):
+            item = {name: deserializer.deserialize(value) for name, value in raw.items()}
+            entity = item.get(ENTITY_ATTRIBUTE)
+            if entity not in {spec.entity for spec in TABLES.values()}:
+                continue  # email guards and other items that are not entities
+            deleted = item.get(DELETED_ATTRIBUTE) is True
+            entity_id = str(item[ID_ATTRIBUTE])
+            entities[(str(entity), entity_id)] = (int(item[VERSION_ATTRIBUTE]), deleted)
+            if entity == ORDERS.entity and not deleted:
+                for number, line in enumerate(item.get("lines", []), start=1):
+                    lines.add((entity_id, number, str(line["sku"]), int(line["qty"]), Decimal(line["unit_price"])))
+    return StoreState(entities, frozenset(lines))
+
+
+def _mysql_state(connection: Any) -> StoreState:
+    """The projection as analysts see it (the views' live rows and lines), plus its tombstones."""
+    entities: dict[tuple[str, str], tuple[int, bool]] = {}
+    with connection.cursor() as cursor:
+        for spec in TABLES.values():
+            cursor.execute(f"SELECT id, version FROM v_{spec.name}")  # noqa: S608  (names are constants)
+            entities.update({(spec.entity, str(i)): (int(v), False) for i, v in cursor.fetchall()})
+            cursor.execute(f"SELECT id, version FROM {spec.name} WHERE deleted = 1")  # noqa: S608  (constants)
+            entities.update({(spec.entity, str(i)): (int(v), True) for i, v in cursor.fetchall()})
+        cursor.execute("SELECT order_id, line_no, sku, qty, unit_price FROM v_order_lines")
+        lines = frozenset((str(o), int(n), str(s), int(q), Decimal(p)) for o, n, s, q, p in cursor.fetchall())
+    return StoreState(entities, lines)
+
+
+def _await_projection(dynamodb: StoreState, connection: Any, config: LocalConfig) -> StoreComparison:
+    """Poll MySQL until it equals ``dynamodb`` or CATCH_UP_S passes; the comparison at that moment."""
+    bar = ProgressBar("MySQL caught up", len(dynamodb.entities))
+    started = time.monotonic()
+    while True:
+        mysql = _mysql_state(connection)
+        waited = time.monotonic() - started
+        comparison = compare_stores(dynamodb, mysql, database=config.database_name, waited_s=waited)
+        bar.update(caught_up(dynamodb, mysql))
+        if comparison.matches or waited >= CATCH_UP_S:
+            return comparison
+        time.sleep(0.5)
 
 
 def _drain_sink_queues(

@@ -1,14 +1,25 @@
-"""The demo's report: what the API answered, what the fanout did, what each sink received, and how fast."""
+"""The demo's report: what the API answered, what the fanout did, what each sink received, whether the MySQL
+projection equals DynamoDB, and how fast."""
 
 from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from prism.relational.rows import TABLES
+from prism_local.analytics import render_table
+
 if TYPE_CHECKING:
+    from prism_local.analytics import QueryResult
     from prism_local.demo.api_workload import ApiTraffic
     from prism_local.demo.queues import QueueDelivery
+
+#: An entity's state in a store: its version, and whether it is deleted (a tombstone).
+EntityState = tuple[int, bool]
+#: An order line as both stores can state it: order id, line number (from 1), sku, qty, unit price.
+OrderLine = tuple[str, int, str, int, Decimal]
 
 
 @dataclass(frozen=True)
@@ -31,12 +42,118 @@ class CacheSinkFigures:
 
 
 @dataclass(frozen=True)
+class RelationalSinkFigures:
+    """What RelationalFunction counted in its EMF metrics."""
+
+    records: int
+    keys_written: int
+    transactions: int
+    connections_opened: int
+    dead_lettered: int
+
+
+@dataclass(frozen=True)
+class StoreState:
+    """What one store holds: every entity by (entity, id), live or tombstone, and every live order line."""
+
+    entities: dict[tuple[str, str], EntityState]
+    lines: frozenset[OrderLine]
+
+    def live(self, entity: str) -> dict[str, int]:
+        return {i: version for (e, i), (version, deleted) in self.entities.items() if e == entity and not deleted}
+
+    def tombstones(self, entity: str) -> int:
+        return sum(1 for (e, _), (_, deleted) in self.entities.items() if e == entity and deleted)
+
+
+@dataclass(frozen=True)
+class StoreRow:
+    """One line of the stores table: a view's live rows against DynamoDB's live items, and how many differ."""
+
+    label: str
+    view: str
+    dynamodb: int
+    mysql: int
+    tombstones: tuple[int, int] | None  # (DynamoDB, MySQL), for entities
+    mismatches: int
+
+    @property
+    def matches(self) -> bool:
+        # Equal counts follow from no mismatch; checked too, so a row can never read "ok" beside unequal counts.
+        counts_equal = self.dynamodb == self.mysql and (self.tombstones is None or len(set(self.tombstones)) == 1)
+        return self.mismatches == 0 and counts_equal
+
+
+@dataclass(frozen=True)
+class StoreComparison:
+    database: str
+    rows: tuple[StoreRow, ...]
+    waited_s: float  # how long the demo waited for the relational sink to catch up
+
+    @property
+    def matches(self) -> bool:
+        return all(row.matches for row in self.rows)
+
+    @property
+    def mismatches(self) -> int:
+        return sum(row.mismatches for row in self.rows)
+
+
+def compare_stores(dynamodb: StoreState, mysql: StoreState, *, database: str, waited_s: float) -> StoreComparison:
+    """DynamoDB against the MySQL projection. An entity mismatches unless both hold it at the same version
+    and both live or both deleted: so a live entity missing or at another version in MySQL, a deleted one
+    still live there, and a row DynamoDB does not have all count. An order line mismatches unless both have it."""
+    rows = []
+    for spec in TABLES.values():
+        keys = {k for k in dynamodb.entities.keys() | mysql.entities.keys() if k[0] == spec.entity}
+        differing = sum(1 for key in keys if dynamodb.entities.get(key) != mysql.entities.get(key))
+        rows.append(
+            StoreRow(
+                spec.name,
+                f"v_{spec.name}",
+                len(dynamodb.live(spec.entity)),
+                len(mysql.live(spec.entity)),
+                (dynamodb.tombstones(spec.entity), mysql.tombstones(spec.entity)),
+                differing,
+            )
+        )
+    rows.append(
+        StoreRow(
+            "order lines",
+            "v_order_lines",
+            len(dynamodb.lines),
+            len(mysql.lines),
+            None,
+            len(dynamodb.lines ^ mysql.lines),
+        )
+    )
+    return StoreComparison(database, tuple(rows), waited_s)
+
+
+def caught_up(dynamodb: StoreState, mysql: StoreState) -> int:
+    """How many of DynamoDB's entities MySQL holds in the same state (the progress of the relational sink)."""
+    return sum(1 for key, state in dynamodb.entities.items() if mysql.entities.get(key) == state)
+
+
+@dataclass(frozen=True)
+class AnalyticsTable:
+    """One analytics query's result, as the report shows it."""
+
+    title: str
+    source: str
+    result: QueryResult
+
+
+@dataclass(frozen=True)
 class DemoResult:
     traffic: ApiTraffic
     fanout: FanoutFigures
     cache_sink: CacheSinkFigures
     deliveries: dict[str, QueueDelivery]
     failures: dict[str, int]
+    relational: RelationalSinkFigures
+    stores: StoreComparison
+    analytics: AnalyticsTable
     elapsed_s: float
 
     @property
@@ -58,6 +175,8 @@ class DemoResult:
         return (
             delivered
             and cache_sink_complete
+            and self.stores.matches
+            and not self.relational.dead_lettered
             and not server_errors
             and not self.traffic.unexpected
             and not any(self.failures.values())
@@ -119,11 +238,48 @@ def render(result: DemoResult) -> str:
         f"p95 {percentile(lags, 0.95):,.0f} ms   max {max(lags, default=float('nan')):,.0f} ms   "
         f"({len(lags)} deliveries)",
         "dead-lettered / failed:  " + ", ".join(f"{name} {count}" for name, count in result.failures.items()),
+        *_stores(result),
     ]
     lines.extend(f"unexpected API answer: {problem}" for problem in t.unexpected[:10])
     lines.extend(f"envelope no API write explains: {key}" for key in sorted(result.unexplained())[:10])
     verdict = (
-        "every change reached every sink; no 5xx; nothing was dead-lettered" if result.passed else "see the rows above"
+        "every change reached every sink; MySQL matches DynamoDB; no 5xx; nothing was dead-lettered"
+        if result.passed
+        else "see the rows above"
     )
     lines += ["", f"result: {'PASS' if result.passed else 'FAIL'} — {verdict}  ({result.elapsed_s:.1f} s)"]
     return "\n".join(lines)
+
+
+def _stores(result: DemoResult) -> list[str]:
+    """The stores section: DynamoDB against the MySQL projection, the relational sink's figures, and one
+    analytics query's answer."""
+    stores, r, a = result.stores, result.relational, result.analytics
+    lines = [
+        "",
+        f"stores: DynamoDB (live items) vs MySQL views in {stores.database}",
+        "  entity         view             DynamoDB     MySQL   tombstones  mismatches",
+    ]
+    for row in stores.rows:
+        tombstones = f"{row.tombstones[0]} / {row.tombstones[1]}" if row.tombstones else "-"
+        lines.append(
+            f"  {row.label:<14} {row.view:<15} {row.dynamodb:>9} {row.mysql:>9} {tombstones:>12} {row.mismatches:>11}"
+            f"   {'ok' if row.matches else 'DIFFERS'}"
+        )
+    if stores.matches:
+        lines.append(
+            "  MySQL matches DynamoDB: every live entity at DynamoDB's version, no deleted one live"
+            f"  (waited {stores.waited_s:.1f} s)"
+        )
+    else:
+        lines.append(
+            f"  MySQL does NOT match DynamoDB after waiting {stores.waited_s:.1f} s: {stores.mismatches} mismatch(es)"
+        )
+    lines += [
+        f"relational sink: changes read       {r.records:>5}   ({r.keys_written} keys written in {r.transactions}"
+        f" transactions, {r.connections_opened} connection(s) opened, {r.dead_lettered} dead-lettered)",
+        "",
+        f"{a.title} ({a.source}):",
+        *render_table(a.result.columns, a.result.rows),
+    ]
+    return lines
