@@ -49,7 +49,7 @@ run: venv ## run every event source of template.yaml against the local stack (Ct
 api: venv ## serve the API on 127.0.0.1:3000 (start-api) with the event sources beside it (Ctrl-C stops)
 	$(BIN)/prism start-api
 
-.PHONY: test unit integration e2e
+.PHONY: test unit integration e2e soak
 test: lint ## every check and every test: lint, unit, integration, end-to-end
 	$(BIN)/pytest -q
 
@@ -62,10 +62,14 @@ integration: venv servers ## integration tests against the real local servers
 e2e: venv servers ## end-to-end tests through the whole pipeline
 	$(BIN)/pytest -q tests/e2e
 
+soak: venv servers ## the relational convergence property at 10,000 examples (make test runs 200)
+	PRISM_RELATIONAL_EXAMPLES=10000 $(BIN)/pytest -q tests/integration/test_relational_convergence.py
+
 .PHONY: bench
 bench: venv ## benchmarks (figures as ratios against a baseline from the same run; results in bench/results/)
 	$(BIN)/python -m bench.fanout_publish
 	$(BIN)/python -m bench.api_get
+	$(BIN)/python -m bench.relational_apply
 
 .PHONY: openapi
 openapi: venv ## regenerate docs/openapi.json from the API's resolver

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pymysql
 import pymysql.cursors
 import pytest
+from aws_lambda_powertools.utilities.parameters import clear_caches
 
 from prism.changes import exact_json
 from prism.changes.envelope import ChangeEvent
@@ -69,15 +70,21 @@ def function_environment(config: LocalConfig, logical_id: str) -> dict[str, str]
 
 @contextmanager
 def sink_environment(config: LocalConfig) -> Iterator[RelationalSinkProcessor]:
-    """The real relational sink, built by its own wiring from RelationalFunction's environment, in-process."""
+    """The real relational sink, built by its own wiring from RelationalFunction's environment, in-process.
+
+    Powertools keeps its secret cache (and the boto3 client behind it, bound to the moto endpoint it first
+    saw) process-wide, so it is cleared on the way in and out: each stack's sink reads its own stack's secret.
+    """
     with pytest.MonkeyPatch.context() as patch:
         for name, value in function_environment(config, "RelationalFunction").items():
             patch.setenv(name, value)
         relational_sink_processor.cache_clear()
+        clear_caches()  # type: ignore[no-untyped-call]  # Powertools leaves it unannotated
         try:
             yield relational_sink_processor()
         finally:
             relational_sink_processor.cache_clear()
+            clear_caches()  # type: ignore[no-untyped-call]
 
 
 def root_connection(config: LocalConfig) -> Any:
