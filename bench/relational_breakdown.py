@@ -20,7 +20,7 @@ from prism.changes.claim_check import S3ClaimCheckStore
 from prism.changes.envelope import ChangeEvent
 from prism.changes.reader import ChangeReader
 from prism.relational.rows import CUSTOMERS, ORDER_LINE_COLUMNS, ORDERS, PRODUCTS, row_change
-from prism.relational.writer import collapse, upsert_statement
+from prism.relational.writer import collapse, rendered_upsert, sql_literal
 from prism.settings import RelationalSinkSettings
 
 if TYPE_CHECKING:
@@ -53,16 +53,16 @@ def batched_us(function: Callable[[Any], object], inputs: Sequence[Any], batch_s
     return per_change_us(work, changes)
 
 
-def sink_statements(workload: Workload, batch_size: int) -> list[Statement]:
-    """The statements the writer sends for ``workload`` in batches of ``batch_size`` (its upserts, and its
-    INSERT of the lines of the orders it replaces), for timing their SQL text and escaping."""
-    statements: list[Statement] = []
+def sink_statements(workload: Workload, batch_size: int) -> list[str]:
+    """The statements the writer sends for ``workload`` in batches of ``batch_size``, values rendered in as the
+    writer renders them (its upserts, and its INSERT of the lines of the orders it replaces)."""
+    statements: list[str] = []
     for start in range(0, len(workload.rows), batch_size):
         newest = collapse(workload.rows[start : start + batch_size]).values()
         for spec in (CUSTOMERS, PRODUCTS, ORDERS):
             rows = [row for row in newest if row.table is spec]
             if rows:
-                statements.append(upsert_statement(spec, rows))
+                statements.append(rendered_upsert(spec, rows))
         lines = [
             (o.id, line.line_no, line.sku, line.qty, line.unit_price, o.version)
             for o in newest
@@ -70,11 +70,10 @@ def sink_statements(workload: Workload, batch_size: int) -> list[Statement]:
             for line in o.lines
         ]
         if lines:
-            placeholder = "(" + ", ".join(["%s"] * len(ORDER_LINE_COLUMNS)) + ")"
-            sql = f"INSERT INTO order_lines ({', '.join(ORDER_LINE_COLUMNS)}) VALUES " + ", ".join(
-                [placeholder] * len(lines)
+            statements.append(
+                f"INSERT INTO order_lines ({', '.join(ORDER_LINE_COLUMNS)}) VALUES "
+                + ", ".join("(" + ", ".join(map(sql_literal, line)) + ")" for line in lines)
             )
-            statements.append((sql, [value for line in lines for value in line]))
     return statements
 
 
@@ -98,7 +97,6 @@ def stage_timings(workload: Workload, batches: Sequence[list[Record]], connectio
     documents = [exact_json.loads(body) for body in workload.bodies]
     events = [reader.read(body) for body in workload.bodies]
     images = [event.new_image for event in events if event.new_image is not None]
-    statements = sink_statements(workload, batch_size)
     gc.collect()
     gc.freeze()  # the inputs above stay out of the collector's way, as the workload does (see relational_apply)
 
@@ -123,10 +121,9 @@ def stage_timings(workload: Workload, batches: Sequence[list[Record]], connectio
         "row checks and typing (row_change less the item JSON)": batched_us(row_change, events, batch_size, count)
         - item_json,
         "item JSON text (exact_json.dumps of the new image)": item_json,
-        "collapse + SQL text (upsert_statement, lines INSERT)": per_change_us(
+        "collapse + SQL with the values rendered in (rendered_upsert, lines INSERT)": per_change_us(
             lambda: sink_statements(workload, batch_size), count
         ),
-        "pymysql escaping of the parameters (Cursor.mogrify)": escaping_us(connection, statements, count),
     }
 
 
@@ -140,8 +137,8 @@ PROFILE_CATEGORIES: tuple[tuple[str, str, str], ...] = (
     ("      item JSON (exact_json.dumps)", "prism/changes/exact_json.py", "dumps"),
     ("collapse", "prism/relational/writer.py", "collapse"),
     ("ProjectionWriter.write", "prism/relational/writer.py", "write"),
-    ("  build SQL (upsert_statement)", "prism/relational/writer.py", "upsert_statement"),
-    ("  pymysql escaping (Cursor._mogrify)", "pymysql/cursors.py", "_mogrify"),
+    ("  build SQL with the values (rendered_upsert)", "prism/relational/writer.py", "rendered_upsert"),
+    ("  pymysql escaping (Cursor._mogrify; the few parameterised statements)", "pymysql/cursors.py", "_mogrify"),
     ("  statements to the server and back (Cursor._query)", "pymysql/cursors.py", "_query"),
     ("  commits to the server and back", "pymysql/connections.py", "commit"),
 )

@@ -3,11 +3,14 @@ the rest of its batch commits, and a row the database itself refuses is narrowed
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from aws_lambda_powertools.utilities.batch import process_partial_response
 
+from prism.relational.rows import row_change
+from prism.relational.writer import ProjectionWriter
 from prism_local.stack.provision import load_stack
 from tests.support.cache import sqs_record
 from tests.support.relational import actual_projection, change, expected_projection, root_connection, sink_environment
@@ -92,3 +95,36 @@ def test_a_stale_order_change_never_mixes_its_lines_into_a_newer_order(provision
 
     with root_connection(provisioned) as connection:
         assert actual_projection(connection, ["o-1"]) == expected_projection([newer, older])
+
+
+TRICKY = "O'Brien \\ \"quoted\" 100% %s -- ; \n\r\t\x00\x1a é 🦉 '); DROP TABLE products; --"
+
+
+class RootRunner:
+    """Runs the writer's work on one given connection (no retries): for a session in a chosen sql_mode."""
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+        self.connections_opened = 1
+
+    def run(self, work: Any, *, deadline: float) -> Any:
+        return work(self.connection)
+
+
+@pytest.mark.parametrize("sql_mode", [None, "NO_BACKSLASH_ESCAPES"])
+def test_any_text_round_trips_exactly_in_either_escaping_mode(provisioned: LocalConfig, sql_mode: str | None) -> None:
+    written = [
+        change("product", f"p-{sql_mode}", 3, name=TRICKY, category="x'\\y", description=TRICKY, tags=[TRICKY]),
+        change("customer", f"c-{sql_mode}", 4, email="a'b\\c@example.com", name=TRICKY),
+    ]
+    with root_connection(provisioned) as connection:
+        if sql_mode is not None:
+            with connection.cursor() as cursor:
+                cursor.execute("SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES')")
+        writer = ProjectionWriter(RootRunner(connection))
+
+        outcome = writer.write([row_change(c) for c in written], deadline=time.monotonic() + 10)
+
+        assert outcome.refused == []
+        assert outcome.unavailable == []
+        assert actual_projection(connection, [c.id for c in written]) == expected_projection(written)

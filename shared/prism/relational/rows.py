@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 ID_LENGTH: Final = 64
 MAX_INT_UNSIGNED: Final = 4_294_967_295
 MAX_SMALLINT_UNSIGNED: Final = 65_535
+CENT: Final = Decimal("0.01")
+#: The smallest magnitude that no longer fits DECIMAL(digits, 2), for the precisions the tables use.
+_DECIMAL_LIMITS: Final = {digits: Decimal(10) ** (digits - 2) for digits in (12, 22)}
 
 
 @dataclass(frozen=True)
@@ -140,11 +143,12 @@ def _check_decimal(value: Any, where: str, digits: int) -> Decimal | None:
     amount = Decimal(value)
     if not amount.is_finite():
         raise SchemaViolationError(f"{where}: expected a finite number, got {amount}")
-    if amount != amount.quantize(Decimal("0.01")):
+    exponent = amount.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -2 and amount != amount.quantize(CENT):
         raise SchemaViolationError(f"{where}: more than 2 decimal places ({amount})")
-    if abs(amount) >= Decimal(10) ** (digits - 2):
+    if abs(amount) >= _DECIMAL_LIMITS[digits]:
         raise SchemaViolationError(f"{where}: {amount} does not fit DECIMAL({digits}, 2)")
-    return amount.quantize(Decimal("0.01"))
+    return amount if exponent == -2 else amount.quantize(CENT)
 
 
 def _decimal(name: str, digits: int) -> Callable[[Mapping[str, Any], str], Decimal | None]:

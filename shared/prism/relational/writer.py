@@ -11,6 +11,12 @@ batch are read ``FOR UPDATE`` (which locks them against a concurrent sink); for 
 version is newer than the stored one, all of its lines are deleted and the change's lines inserted. A stale
 order change touches no line, so it can never mix its lines into a newer order.
 
+**Literals.** The rows' values are rendered into the statement by ``sql_literal``, which knows the few types
+a row holds (str, int, Decimal, naive datetime, None) and escapes strings with pymysql's own escaping.
+pymysql's generic parameter path dispatches on every value and costs more than the statement's trip to the
+server; the item JSON, which never holds a control character, only needs its backslashes and quotes
+escaped. A server in NO_BACKSLASH_ESCAPES mode gets pymysql's parameter path instead.
+
 **Narrowing failures.** If the transaction fails because a row's data is refused (a data error such as out of
 range, which the checks in rows.py should already prevent), the batch is bisected: each half is written in
 its own transaction, down to the single changes that fail, which are ``refused`` with MySQL's message; the rest
@@ -21,10 +27,15 @@ no privilege), every change not yet committed is ``unavailable`` and SQS retries
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar
 
 import pymysql
+from pymysql.constants import SERVER_STATUS
+from pymysql.converters import escape_string as _pymysql_escape_string
 
 from prism.errors import RelationalUnavailableError
 from prism.observability import logger
@@ -55,6 +66,9 @@ DATA_ERROR_CODES: Final = frozenset(
 #: MariaDB 10.11, 64 MB in Aurora MySQL 8); a batch of ordinary items is one statement per table.
 MAX_STATEMENT_BYTES: Final = 4 * 1024 * 1024
 _ROW_OVERHEAD_BYTES: Final = 256
+_CONTROL_CHARACTER: Final = re.compile(r"[\x00-\x1f]")
+#: pymysql's string escaping (backslash escapes), typed: pymysql ships no annotations.
+escape_string: Final[Callable[[str], str]] = _pymysql_escape_string
 
 
 class Runner(Protocol):
@@ -134,22 +148,26 @@ class ProjectionWriter:
         by_table: dict[str, list[RowChange]] = {}
         for change in changes:
             by_table.setdefault(change.table.name, []).append(change)
+        render = not connection.server_status & SERVER_STATUS.SERVER_STATUS_NO_BACKSLASH_ESCAPES
         connection.begin()
         try:
             affected = 0
             with connection.cursor() as cursor:
                 if ORDERS.name in by_table:
-                    affected += self._replace_lines(cursor, by_table[ORDERS.name])
+                    affected += self._replace_lines(cursor, by_table[ORDERS.name], render=render)
                 for spec in (CUSTOMERS, PRODUCTS, ORDERS):
                     for chunk in self._chunks(by_table.get(spec.name, [])):
-                        affected += cursor.execute(*upsert_statement(spec, chunk))
+                        if render:
+                            affected += cursor.execute(rendered_upsert(spec, chunk))
+                        else:
+                            affected += cursor.execute(*upsert_statement(spec, chunk))
             connection.commit()
         except BaseException:
             _rollback_quietly(connection)
             raise
         return affected
 
-    def _replace_lines(self, cursor: Any, orders: list[RowChange]) -> int:
+    def _replace_lines(self, cursor: Any, orders: list[RowChange], *, render: bool) -> int:
         """Replace the lines of every order whose change is newer than the stored order (locked first)."""
         ids = sorted(o.id for o in orders)  # one lock order for every sink instance
         placeholders = ", ".join(["%s"] * len(ids))
@@ -171,14 +189,16 @@ class ProjectionWriter:
             if not o.deleted
             for line in o.lines
         ]
+        insert = f"INSERT INTO order_lines ({', '.join(ORDER_LINE_COLUMNS)}) VALUES "  # noqa: S608  (constants)
         for start in range(0, len(rows), 5000):
             chunk = rows[start : start + 5000]
-            row_placeholder = "(" + ", ".join(["%s"] * len(ORDER_LINE_COLUMNS)) + ")"
-            affected += cursor.execute(
-                f"INSERT INTO order_lines ({', '.join(ORDER_LINE_COLUMNS)}) VALUES "  # noqa: S608
-                + ", ".join([row_placeholder] * len(chunk)),
-                [value for row in chunk for value in row],
-            )
+            if render:
+                affected += cursor.execute(insert + ", ".join(_rendered_row(row) for row in chunk))
+            else:
+                row_placeholder = "(" + ", ".join(["%s"] * len(ORDER_LINE_COLUMNS)) + ")"
+                affected += cursor.execute(
+                    insert + ", ".join([row_placeholder] * len(chunk)), [value for row in chunk for value in row]
+                )
         return affected
 
     def _chunks(self, changes: list[RowChange]) -> Iterable[list[RowChange]]:
@@ -196,18 +216,69 @@ class ProjectionWriter:
 
 
 def upsert_statement(spec: TableSpec, changes: Sequence[RowChange]) -> tuple[str, list[Any]]:
-    """The version-guarded multi-row upsert of ``changes`` into ``spec``'s table, and its parameters."""
+    """The version-guarded multi-row upsert of ``changes`` into ``spec``'s table, with ``%s`` placeholders,
+    and its parameters: pymysql's parameter path."""
+    row_placeholder = "(" + ", ".join(["%s"] * len(spec.all_columns)) + ")"
+    sql = _insert_into(spec) + ", ".join([row_placeholder] * len(changes)) + _guarded_update(spec)
+    return sql, [value for change in changes for value in change.row()]
+
+
+def rendered_upsert(spec: TableSpec, changes: Sequence[RowChange]) -> str:
+    """The same statement as ``upsert_statement``, with the values rendered in (``sql_literal``)."""
+    return _insert_into(spec) + ", ".join(_rendered_change(change) for change in changes) + _guarded_update(spec)
+
+
+def _insert_into(spec: TableSpec) -> str:
+    return f"INSERT INTO {spec.name} ({', '.join(spec.all_columns)}) VALUES "  # noqa: S608  (names are constants)
+
+
+def _guarded_update(spec: TableSpec) -> str:
     columns = spec.all_columns
-    row_placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
     guarded = [f"{c} = IF(VALUES(version) > version, VALUES({c}), {c})" for c in columns if c not in ("id", "version")]
     guarded.append("version = IF(VALUES(version) > version, VALUES(version), version)")  # last: see module doc
-    sql = (
-        f"INSERT INTO {spec.name} ({', '.join(columns)}) VALUES "  # noqa: S608  (names are constants)
-        + ", ".join([row_placeholder] * len(changes))
-        + " ON DUPLICATE KEY UPDATE "
-        + ", ".join(guarded)
-    )
-    return sql, [value for change in changes for value in change.row()]
+    return " ON DUPLICATE KEY UPDATE " + ", ".join(guarded)
+
+
+def sql_literal(value: Any) -> str:
+    """``value`` as a MySQL literal, for the types a row holds; anything else is a TypeError.
+
+    Strings go through pymysql's ``escape_string`` (backslash escapes: the server must not be in
+    NO_BACKSLASH_ESCAPES mode, which the writer checks). A Decimal is written in plain notation (never an
+    exponent), a datetime as ``'YYYY-MM-DD HH:MM:SS[.ffffff]'`` (naive UTC, as rows.py makes them).
+    """
+    kind = type(value)
+    if kind is str:
+        return "'" + escape_string(value) + "'"
+    if kind is int:
+        return str(value)
+    if value is None:
+        return "NULL"
+    if kind is Decimal:
+        if not value.is_finite():
+            raise TypeError(f"{value} has no MySQL literal")
+        return format(value, "f")
+    if kind is datetime and value.tzinfo is None:
+        moment: datetime = value
+        return "'" + moment.isoformat(" ") + "'"
+    raise TypeError(f"no MySQL literal for {kind.__name__} {value!r}")
+
+
+def json_literal(text: str) -> str:
+    """JSON text as a MySQL string literal. JSON text has no raw control character (JSON escapes them), so
+    only backslashes and single quotes need escaping; a double quote is plain inside single quotes."""
+    if _CONTROL_CHARACTER.search(text):  # not JSON text from exact_json after all: escape it fully
+        return "'" + escape_string(text) + "'"
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _rendered_change(change: RowChange) -> str:
+    values = [sql_literal(change.id), *map(sql_literal, change.values)]
+    values += [json_literal(change.item), "1" if change.deleted else "0", str(change.version)]
+    return "(" + ", ".join(values) + ")"
+
+
+def _rendered_row(row: tuple[Any, ...]) -> str:
+    return "(" + ", ".join(map(sql_literal, row)) + ")"
 
 
 def _rollback_quietly(connection: Any) -> None:

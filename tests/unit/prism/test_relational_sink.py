@@ -32,7 +32,7 @@ class FakeCursor:
     def execute(self, sql: str, args: list[Any] | None = None) -> int:
         values = args or []
         for poison in self._connection.poison:
-            if poison in values:
+            if poison in values or f"'{poison}'" in sql:
                 raise pymysql.err.DataError(1264, f"Out of range value for row {poison}")
         self._connection.statements.append((sql.split(" (", maxsplit=1)[0], len(values)))
         self._rows = []
@@ -43,6 +43,8 @@ class FakeCursor:
 
 
 class FakeConnection:
+    server_status = 0  # not in NO_BACKSLASH_ESCAPES mode: the writer renders the values in
+
     def __init__(self, poison: set[str]) -> None:
         self.poison = poison
         self.statements: list[tuple[str, int]] = []
