@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 _encode_string = json.encoder.encode_basestring
 
 
 def dumps(value: Any) -> str:
     """Compact JSON text of ``value``; raises TypeError for anything that is not plain JSON."""
-    parts: list[str] = []
-    _write(value, parts)
-    return "".join(parts)
+    return _text(value)
 
 
 def loads(text: str | bytes) -> Any:
@@ -26,50 +27,38 @@ def loads(text: str | bytes) -> Any:
     return json.loads(text, parse_float=Decimal)
 
 
-def _write(value: Any, parts: list[str]) -> None:
-    # bool before int: bool is a subclass of int.
-    if value is None:
-        parts.append("null")
-    elif value is True:
-        parts.append("true")
-    elif value is False:
-        parts.append("false")
-    elif isinstance(value, str):
-        parts.append(_encode_string(value))
-    elif isinstance(value, int):
-        parts.append(str(value))
-    elif isinstance(value, Decimal):
-        parts.append(_decimal_text(value))
-    elif isinstance(value, dict):
-        _write_object(value, parts)
-    elif isinstance(value, list | tuple):
-        _write_array(value, parts)
-    else:
-        raise TypeError(
-            f"{type(value).__name__} is not plain JSON (expected str, int, Decimal, bool, None, list, dict)"
-        )
+def _text(value: Any) -> str:
+    # A lookup on the exact type (the sinks write an item's JSON per change, so this is a hot path);
+    # subclasses (a StrEnum, say) take the slower isinstance route.
+    writer = _WRITERS.get(type(value))
+    return writer(value) if writer is not None else _text_of_subclass(value)
 
 
-def _write_object(value: dict[Any, Any], parts: list[str]) -> None:
-    parts.append("{")
-    for index, (key, item) in enumerate(value.items()):
-        if not isinstance(key, str):
-            raise TypeError(f"object keys must be strings, got {type(key).__name__}")
-        if index:
-            parts.append(",")
-        parts.append(_encode_string(key))
-        parts.append(":")
-        _write(item, parts)
-    parts.append("}")
+def _object(value: dict[Any, Any]) -> str:
+    return "{" + ",".join([_key(key) + ":" + _text(item) for key, item in value.items()]) + "}"
 
 
-def _write_array(value: list[Any] | tuple[Any, ...], parts: list[str]) -> None:
-    parts.append("[")
-    for index, item in enumerate(value):
-        if index:
-            parts.append(",")
-        _write(item, parts)
-    parts.append("]")
+def _array(value: list[Any] | tuple[Any, ...]) -> str:
+    return "[" + ",".join([_text(item) for item in value]) + "]"
+
+
+def _text_of_subclass(value: Any) -> str:
+    # bool itself is in _WRITERS, so a bool never reaches the int case here.
+    base: type[Any]
+    for base in (str, int, Decimal, dict, list, tuple):
+        if isinstance(value, base):
+            return _text(base(value))
+    raise TypeError(f"{type(value).__name__} is not plain JSON (expected str, int, Decimal, bool, None, list, dict)")
+
+
+def _key(key: Any) -> str:
+    if type(key) is not str and not isinstance(key, str):
+        raise TypeError(f"object keys must be strings, got {type(key).__name__}")
+    return _encode_string(key)
+
+
+def _literal(text: str) -> Callable[[Any], str]:
+    return lambda _value: text
 
 
 def _decimal_text(value: Decimal) -> str:
@@ -77,3 +66,15 @@ def _decimal_text(value: Decimal) -> str:
         raise TypeError(f"{value} has no JSON representation")
     # str() keeps every digit (and trailing zeros); its exponent form ("1E+2") is valid JSON.
     return str(value)
+
+
+_WRITERS: dict[type, Callable[[Any], str]] = {
+    str: _encode_string,
+    dict: _object,
+    int: str,
+    Decimal: _decimal_text,
+    list: _array,
+    tuple: _array,
+    type(None): _literal("null"),
+    bool: lambda value: "true" if value else "false",
+}
