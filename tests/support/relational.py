@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-import pymysql
-import pymysql.cursors
 import pytest
 from aws_lambda_powertools.utilities.parameters import clear_caches
 
@@ -20,6 +18,7 @@ from prism.relational.wiring import relational_sink_processor
 from prism.relational.writer import collapse
 from prism_local.runtime.environment import lambda_environment
 from prism_local.runtime.local_runtime import LocalRuntime
+from prism_local.stack.mariadb import root_connection as mariadb_root
 from tests.support.records import entity, stream_record
 
 if TYPE_CHECKING:
@@ -89,15 +88,7 @@ def sink_environment(config: LocalConfig) -> Iterator[RelationalSinkProcessor]:
 
 def root_connection(config: LocalConfig) -> Any:
     """root on the stack's own database (no TLS needed for root), with dict rows."""
-    return pymysql.connect(
-        host=config.host,
-        port=config.ports.mariadb,
-        user="root",
-        password="",
-        database=config.database_name,
-        cursorclass=pymysql.cursors.DictCursor,
-        autocommit=True,
-    )
+    return mariadb_root(config, config.database_name, dict_rows=True)
 
 
 @dataclass(frozen=True)

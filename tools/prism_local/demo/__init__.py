@@ -19,7 +19,6 @@ from decimal import Decimal
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-import pymysql
 from boto3.dynamodb.types import TypeDeserializer
 
 from prism.entities import DELETED_ATTRIBUTE, ENTITY_ATTRIBUTE, ID_ATTRIBUTE, VERSION_ATTRIBUTE
@@ -46,6 +45,7 @@ from prism_local.runtime.esm.runner import EventSourceRunner
 from prism_local.runtime.local_runtime import LocalRuntime
 from prism_local.stack.control import stack_down, stack_up
 from prism_local.stack.lifecycle import LocalStack
+from prism_local.stack.mariadb import root_connection
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -120,7 +120,7 @@ def _drive_pipeline(config: LocalConfig, moto_instance_id: str, items: int, bega
             deliveries = _drain_sink_queues(sqs, s3, stack, expected)
             _say(f"▸ relational sink: RelationalQueue -> MySQL {config.database_name}, until it equals DynamoDB")
             dynamodb = session.client("dynamodb", endpoint_url=config.moto_endpoint)
-            with _root_connection(config) as connection:
+            with root_connection(config, config.database_name) as connection:
                 stores = _await_projection(_dynamodb_state(dynamodb, stack.ref(TABLE)), connection, config)
                 analytics = AnalyticsTable(
                     "top customers by revenue",
@@ -166,19 +166,6 @@ def _drive_pipeline(config: LocalConfig, moto_instance_id: str, items: int, bega
         stores,
         analytics,
         time.monotonic() - began,
-    )
-
-
-def _root_connection(config: LocalConfig) -> Any:
-    """root on the stack's database; autocommit, so every poll reads what the sink has committed by then."""
-    return pymysql.connect(
-        host=config.host,
-        port=config.ports.mariadb,
-        user="root",
-        password="",
-        database=config.database_name,
-        connect_timeout=5,
-        autocommit=True,
     )
 
 

@@ -7,9 +7,10 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pymysql  # PyMySQL ships no type information
+import pymysql.cursors
 
 from prism_local.config import DEFAULT_DATABASE
 from prism_local.stack.binaries import find_binary
@@ -22,6 +23,8 @@ from prism_local.stack.tls import TlsError, TlsFiles, ensure_server_tls
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
+    from prism_local.config import LocalConfig
+
 #: The default stack's database (other stacks get their own, see LocalConfig.database_name); created when
 #: the server starts.
 DATABASE = DEFAULT_DATABASE
@@ -31,6 +34,23 @@ SOCKET_PATH_LIMIT = 107
 
 #: Written once mariadb-install-db has finished, so an interrupted install is redone rather than used.
 INSTALLED_MARKER = ".prism-installed"
+
+
+def root_connection(
+    config: LocalConfig, database: str | None = None, *, dict_rows: bool = False, connect_timeout: float = 5
+) -> Any:
+    """root over TCP on the stack's MariaDB (no password, no TLS: the local stack's own access, never a
+    function's), in autocommit, so every read sees what has been committed by then."""
+    return pymysql.connect(
+        host=config.host,
+        port=config.ports.mariadb,
+        user="root",
+        password="",
+        database=database,
+        connect_timeout=connect_timeout,
+        autocommit=True,
+        cursorclass=pymysql.cursors.DictCursor if dict_rows else pymysql.cursors.Cursor,
+    )
 
 
 def socket_path(state_dir: Path) -> Path:

@@ -10,7 +10,7 @@ import pymysql  # PyMySQL ships no type information
 
 from prism.relational.schema import MigrationError, apply_migrations
 from prism_local.stack.errors import StackError
-from prism_local.stack.mariadb import DATABASE
+from prism_local.stack.mariadb import DATABASE, root_connection
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -31,9 +31,7 @@ def migrate_local_database(config: LocalConfig, database: str = DATABASE) -> lis
         raise StackError(f"relational schema: {database!r} is not a database name ([A-Za-z0-9_], at most 64)")
     where = f"{database} on {config.host}:{config.ports.mariadb}"
     try:
-        connection = pymysql.connect(
-            host=config.host, port=config.ports.mariadb, user="root", password="", connect_timeout=5
-        )
+        connection = root_connection(config)
         with connection:
             with connection.cursor() as cursor:
                 cursor.execute(
@@ -67,9 +65,7 @@ def reset_stale_projection(config: LocalConfig, database: str, moto_instance_id:
     if not DATABASE_NAME.fullmatch(database):
         raise StackError(f"relational schema: {database!r} is not a database name ([A-Za-z0-9_], at most 64)")
     try:
-        connection = pymysql.connect(
-            host=config.host, port=config.ports.mariadb, user="root", password="", connect_timeout=5
-        )
+        connection = root_connection(config)
         with connection, connection.cursor() as cursor:
             dropped = cursor.execute(f"DROP DATABASE IF EXISTS `{database}`")
     except (pymysql.MySQLError, OSError) as exc:

@@ -18,7 +18,7 @@ import pymysql  # PyMySQL ships no type information
 from botocore.exceptions import BotoCoreError, ClientError
 
 from prism_local.stack.errors import StackError
-from prism_local.stack.mariadb import tls_files
+from prism_local.stack.mariadb import root_connection, tls_files
 from prism_local.stack.relational_schema import DATABASE_NAME
 
 if TYPE_CHECKING:
@@ -122,9 +122,7 @@ def _create_user(config: LocalConfig, database: str, credentials: DatabaseCreden
     account = (credentials.username, config.host)
     where = f"{config.host}:{config.ports.mariadb}"
     try:
-        connection = pymysql.connect(
-            host=config.host, port=config.ports.mariadb, user="root", password="", connect_timeout=5, autocommit=True
-        )
+        connection = root_connection(config)
         with connection, connection.cursor() as cursor:
             cursor.execute("SHOW GLOBAL VARIABLES LIKE 'have_ssl'")
             row = cursor.fetchone()
