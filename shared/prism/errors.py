@@ -37,3 +37,8 @@ class RelationalUnavailableError(PrismError):
 class RelationalTlsError(PrismError):
     """The TLS connection to the relational database could not be verified (unknown CA, wrong host name).
     A configuration problem: retrying will not help."""
+
+
+class LakeWriteError(PrismError):
+    """A lake object could not be written to S3 (throttled, unreachable, access or key problem). The changes
+    it holds are retried by SQS; retrying may help."""

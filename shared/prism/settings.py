@@ -120,3 +120,12 @@ class RelationalSinkSettings(RelationalSettings):
 
     claim_check_bucket: str = Field(pattern=_BUCKET_NAME)
     dead_letter_queue_url: str = Field(pattern=r"^https?://\S+$")
+
+
+class LakeSinkSettings(Settings):
+    """The lake sink: the lake bucket, the KMS key every lake object is encrypted with, and the claim-check
+    bucket oversized envelopes point into."""
+
+    lake_bucket: str = Field(pattern=_BUCKET_NAME)
+    lake_kms_key_arn: str = Field(pattern=r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/\S+$")
+    claim_check_bucket: str = Field(pattern=_BUCKET_NAME)

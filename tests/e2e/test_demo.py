@@ -39,11 +39,12 @@ def test_the_demo_carries_every_api_change_to_every_sink(local_servers: LocalCon
     published = re.search(r"envelopes published to SNS\s+(\d+)\s+\(expected (\d+);", report)
     assert published is not None
     assert published.group(1) == published.group(2)
-    for sink in ("search", "lake"):
-        row = re.search(rf"{sink}\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+ok", report)
-        assert row is not None, f"{sink} row missing or not ok"
-        assert row.group(2) == published.group(2), f"{sink}: every envelope arrived"
-    assert not re.search(r"^\s+relational\s+\d", report, re.MULTILINE), "RelationalFunction consumes RelationalQueue"
+    search = re.search(r"search\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+ok", report)
+    assert search is not None, "search row missing or not ok"
+    assert search.group(2) == published.group(2), "search: every envelope arrived"
+    for consumed in ("relational", "lake"):
+        assert not re.search(rf"^\s+{consumed}\s+\d", report, re.MULTILINE), f"a sink function consumes {consumed}"
+    assert_lake_holds_every_change(report, int(published.group(2)))
     cache_sink = re.search(r"cache sink: changes read\s+(\d+)", report)
     assert cache_sink is not None
     assert int(cache_sink.group(1)) >= int(published.group(2))
@@ -75,6 +76,25 @@ def assert_stores_match(report: str, changes: int) -> None:
     assert int(sink.group(1)) >= changes
     assert int(sink.group(2)) > 0
     assert sink.group(3) == "0"
+
+
+def assert_lake_holds_every_change(report: str, published: int) -> None:
+    """The lake line: objects were written, and the lake's objects hold one distinct change per envelope."""
+    objects = re.search(
+        r"lake: objects written\s+(\d+)\s+\((\d+) in the bucket, (\d+) lines; (\d+) changes read\)", report
+    )
+    assert objects is not None, "the lake's objects line is missing"
+    written, in_bucket, lines, read = map(int, objects.groups())
+    assert 0 < in_bucket <= written
+    assert lines >= published
+    assert read >= published
+    ids = re.search(
+        r"lake: distinct change event ids\s+(\d+)\s+vs (\d+) envelopes published; 0 workload change\(s\) missing\s+ok$",
+        report,
+        re.MULTILINE,
+    )
+    assert ids is not None, "the lake's event ids line is missing or not ok"
+    assert int(ids.group(1)) == int(ids.group(2)) == published
 
 
 def assert_analytics_table(report: str) -> None:

@@ -11,19 +11,20 @@ from prism.changes import exact_json
 from prism.changes.claim_check import S3ClaimCheckStore
 from prism.changes.reader import ChangeReader
 from prism_local.config import LocalConfig
+from prism_local.demo.lake import read_lake
 from prism_local.stack.provision import load_stack
 from tests.support.pipeline import client, receive_all, running_pipeline
 
 pytestmark = pytest.mark.integration
 
-# CacheQueue and RelationalQueue are consumed by the cache and relational sink functions, which
-# running_pipeline runs too; their metrics show it.
-SINK_QUEUES = ("SearchQueue", "LakeQueue")
+# CacheQueue, RelationalQueue and LakeQueue are consumed by the cache, relational and lake sink functions,
+# which running_pipeline runs too; their metrics (and the lake bucket) show it.
+SINK_QUEUES = ("SearchQueue",)
 
 
 def test_a_write_reaches_every_sink_queue_exactly_as_the_envelope_says(provisioned: LocalConfig) -> None:
     stack = load_stack(provisioned.stack_file)
-    dynamodb, sqs = client(provisioned, "dynamodb"), client(provisioned, "sqs")
+    dynamodb, sqs, s3 = client(provisioned, "dynamodb"), client(provisioned, "sqs"), client(provisioned, "s3")
     item = {
         "pk": {"S": "PRODUCT#p-1"},
         "sk": {"S": "A"},
@@ -46,6 +47,13 @@ def test_a_write_reaches_every_sink_queue_exactly_as_the_envelope_says(provision
         assert runtime.metrics.total("RelationalFunction", "RelationalChangeRecords") == 1
         # A 38-digit price fits DynamoDB and the envelope, not DECIMAL(12, 2): the sink dead-letters it.
         assert runtime.metrics.total("RelationalFunction", "RelationalChangesDeadLettered") == 1
+        assert runtime.metrics.total("LakeFunction", "LakeChangeRecords") == 1
+        assert runtime.metrics.total("LakeFunction", "LakeObjectsWritten") == 1
+
+    lake = read_lake(s3, stack.ref("LakeBucket"))  # type: ignore[arg-type]
+    (key,) = lake.objects
+    assert key.startswith("lake/entity=product/dt=")
+    assert lake.event_ids == {exact_json.loads(str(deliveries["SearchQueue"][0]["Body"]))["event_id"]}
 
     for queue, messages in deliveries.items():
         assert len(messages) == 1, queue
@@ -89,7 +97,7 @@ def test_an_oversized_item_travels_by_claim_check_and_reads_back_whole(provision
                 "description": {"S": description},
             },
         )
-        (message,) = receive_all(sqs, stack.ref("LakeQueue"), expected=1)
+        (message,) = receive_all(sqs, stack.ref("SearchQueue"), expected=1)
 
     assert "claim_check" in json.loads(message["Body"])
     change = ChangeReader(S3ClaimCheckStore(s3, stack.ref("ClaimCheckBucket"))).read(message["Body"])  # type: ignore[arg-type]
@@ -117,7 +125,7 @@ def test_a_poison_stream_record_does_not_block_the_records_behind_it(provisioned
             dynamodb.put_item(TableName=stack.ref("Table"), Item=customer(n, {"N": "1"}))  # type: ignore[attr-defined]
         # The poison holds its shard until its retries run out (as on Lambda); records behind it follow then.
         failed = receive_all(sqs, stack.ref("FanoutFailureQueue"), expected=1, wait_s=90)
-        delivered = receive_all(sqs, stack.ref("LakeQueue"), expected=5, wait_s=60)
+        delivered = receive_all(sqs, stack.ref("SearchQueue"), expected=5, wait_s=60)
         assert runner.wait_until_idle(10)
         malformed = runtime.metrics.total("FanoutFunction", "MalformedRecords")
 

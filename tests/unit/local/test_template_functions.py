@@ -103,7 +103,7 @@ def test_an_unknown_function_lists_the_functions_there_are() -> None:
     with pytest.raises(
         TemplateError,
         match=r"^Nope is not a resource of this template \(functions: ApiFunction, FanoutFunction, CacheSinkFunction, "
-        r"RelationalFunction, MigrationFunction\)",
+        r"RelationalFunction, LakeFunction, MigrationFunction\)",
     ):
         template.function("Nope", stack)
     with pytest.raises(
@@ -115,6 +115,7 @@ def test_an_unknown_function_lists_the_functions_there_are() -> None:
         "FanoutFunction",
         "CacheSinkFunction",
         "RelationalFunction",
+        "LakeFunction",
         "MigrationFunction",
     ]
 

@@ -2,10 +2,11 @@
 
 It starts the local stack (unless it is already up), serves the API locally and drives a few hundred entities
 through it over HTTP (creates, reads, updates, deletes, refused requests), lets the template's event sources
-carry every change through the fanout to SNS, the cache sink, the relational sink (into MySQL) and every sink
-queue, reads the queues that have no consumer yet back, waits until the MySQL projection equals DynamoDB, and
-reports API statuses, cache hit ratio, counts, duplicates, lag, both stores side by side, one analytics query
-and anything dead-lettered. It stops what it started.
+carry every change through the fanout to SNS, the cache sink, the relational sink (into MySQL), the lake sink
+(into S3) and every sink queue, reads the queues that have no consumer yet back, waits until the MySQL
+projection equals DynamoDB and the lake holds every change, and reports API statuses, cache hit ratio,
+counts, duplicates, lag, both stores side by side, the lake's objects, one analytics query and anything
+dead-lettered. It stops what it started.
 """
 
 from __future__ import annotations
@@ -25,12 +26,14 @@ from prism.entities import DELETED_ATTRIBUTE, ENTITY_ATTRIBUTE, ID_ATTRIBUTE, VE
 from prism.relational.rows import ORDERS, TABLES
 from prism_local.analytics import analytics_query, run_query
 from prism_local.demo.api_workload import drive
+from prism_local.demo.lake import LakeContents, read_lake
 from prism_local.demo.queues import FAILURE_QUEUES, SINK_QUEUES, QueueDelivery, depth, drain
 from prism_local.demo.report import (
     AnalyticsTable,
     CacheSinkFigures,
     DemoResult,
     FanoutFigures,
+    LakeFigures,
     RelationalSinkFigures,
     StoreComparison,
     StoreState,
@@ -58,9 +61,12 @@ if TYPE_CHECKING:
 FANOUT = "FanoutFunction"
 CACHE_SINK = "CacheSinkFunction"
 RELATIONAL_SINK = "RelationalFunction"
+LAKE_SINK = "LakeFunction"
 TABLE = "Table"
 #: How long the relational sink may take, after the queues drained, to make MySQL equal to DynamoDB.
 CATCH_UP_S = 60.0
+#: How long the lake sink may take, after MySQL caught up, to hold every change (its batching window is 5 s).
+LAKE_CATCH_UP_S = 60.0
 #: The analytics query whose answer the report shows (sql/analytics/<name>.sql).
 REPORTED_QUERY = "top_customers"
 
@@ -127,6 +133,8 @@ def _drive_pipeline(config: LocalConfig, moto_instance_id: str, items: int, bega
                     f"sql/analytics/{REPORTED_QUERY}.sql",
                     run_query(connection, analytics_query(REPORTED_QUERY), source=REPORTED_QUERY),
                 )
+            _say("▸ lake sink: LakeQueue -> gzipped NDJSON objects in the lake bucket, until it holds every change")
+            lake = _await_lake(s3, stack.ref("LakeBucket"), expected)
             runner.wait_until_idle(timeout=30)
         finally:
             runner.stop(timeout=30)
@@ -155,6 +163,14 @@ def _drive_pipeline(config: LocalConfig, moto_instance_id: str, items: int, bega
             connections_opened=int(metrics.total(RELATIONAL_SINK, "RelationalConnectionsOpened")),
             dead_lettered=int(metrics.total(RELATIONAL_SINK, "RelationalChangesDeadLettered")),
         )
+        lake_figures = LakeFigures(
+            records=int(metrics.total(LAKE_SINK, "LakeChangeRecords")),
+            objects_written=int(metrics.total(LAKE_SINK, "LakeObjectsWritten")),
+            objects=len(lake.objects),
+            lines=lake.lines,
+            event_ids=len(lake.event_ids),
+            changes=frozenset(lake.changes),
+        )
         failures = {name: depth(sqs, stack.ref(queue)) for name, queue in FAILURE_QUEUES.items()}
     return DemoResult(
         traffic,
@@ -164,6 +180,7 @@ def _drive_pipeline(config: LocalConfig, moto_instance_id: str, items: int, bega
         failures,
         relational,
         stores,
+        lake_figures,
         analytics,
         time.monotonic() - began,
     )
@@ -214,6 +231,18 @@ def _await_projection(dynamodb: StoreState, connection: Any, config: LocalConfig
         bar.update(caught_up(dynamodb, mysql))
         if comparison.matches or waited >= CATCH_UP_S:
             return comparison
+        time.sleep(0.5)
+
+
+def _await_lake(s3: S3Client, bucket: str, expected: int) -> LakeContents:
+    """Read the lake back until it holds ``expected`` distinct changes or LAKE_CATCH_UP_S passes."""
+    bar = ProgressBar("lake caught up", expected)
+    started = time.monotonic()
+    while True:
+        lake = read_lake(s3, bucket)
+        bar.update(min(len(lake.event_ids), expected))
+        if len(lake.event_ids) >= expected or time.monotonic() - started >= LAKE_CATCH_UP_S:
+            return lake
         time.sleep(0.5)
 
 

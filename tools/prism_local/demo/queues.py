@@ -18,11 +18,11 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 #: The sink queues of template.yaml that have no consumer yet, by sink name: the demo reads them itself.
-#: (CacheQueue and RelationalQueue are consumed by the cache and relational sink functions, which the event
-#: source runner runs like any other; the report shows their own figures, and compares MySQL with DynamoDB.)
+#: (CacheQueue, RelationalQueue and LakeQueue are consumed by the cache, relational and lake sink functions,
+#: which the event source runner runs like any other; the report shows their own figures, compares MySQL
+#: with DynamoDB, and reads the lake's objects back.)
 SINK_QUEUES = {
     "search": "SearchQueue",
-    "lake": "LakeQueue",
 }
 #: Where anything that failed ends up.
 FAILURE_QUEUES = {

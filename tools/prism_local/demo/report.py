@@ -53,6 +53,18 @@ class RelationalSinkFigures:
 
 
 @dataclass(frozen=True)
+class LakeFigures:
+    """What LakeFunction counted, and what the lake bucket holds when read back."""
+
+    records: int
+    objects_written: int  # puts, counting a retried batch's rewrites
+    objects: int  # objects in the bucket
+    lines: int
+    event_ids: int  # distinct change event ids over all objects
+    changes: frozenset[tuple[str, str, int]]  # (entity, id, version) of every line
+
+
+@dataclass(frozen=True)
 class StoreState:
     """What one store holds: every entity by (entity, id), live or tombstone, and every live order line."""
 
@@ -153,6 +165,7 @@ class DemoResult:
     failures: dict[str, int]
     relational: RelationalSinkFigures
     stores: StoreComparison
+    lake: LakeFigures
     analytics: AnalyticsTable
     elapsed_s: float
 
@@ -162,6 +175,11 @@ class DemoResult:
 
     def missing(self, sink: str) -> int:
         return len(self.expected - set(self.deliveries[sink].sent_ms))
+
+    @property
+    def lake_complete(self) -> bool:
+        """The lake holds one distinct change per envelope published, and every change of the workload."""
+        return self.lake.event_ids == self.fanout.published and self.expected <= self.lake.changes
 
     def unexplained(self) -> set[tuple[str, str, int]]:
         """Envelopes delivered that no write of the workload explains."""
@@ -176,6 +194,7 @@ class DemoResult:
             delivered
             and cache_sink_complete
             and self.stores.matches
+            and self.lake_complete
             and not self.relational.dead_lettered
             and not server_errors
             and not self.traffic.unexpected
@@ -239,11 +258,13 @@ def render(result: DemoResult) -> str:
         f"({len(lags)} deliveries)",
         "dead-lettered / failed:  " + ", ".join(f"{name} {count}" for name, count in result.failures.items()),
         *_stores(result),
+        *_lake(result),
     ]
     lines.extend(f"unexpected API answer: {problem}" for problem in t.unexpected[:10])
     lines.extend(f"envelope no API write explains: {key}" for key in sorted(result.unexplained())[:10])
     verdict = (
-        "every change reached every sink; MySQL matches DynamoDB; no 5xx; nothing was dead-lettered"
+        "every change reached every sink; MySQL matches DynamoDB; the lake holds every change; no 5xx;"
+        " nothing was dead-lettered"
         if result.passed
         else "see the rows above"
     )
@@ -283,3 +304,17 @@ def _stores(result: DemoResult) -> list[str]:
         *render_table(a.result.columns, a.result.rows),
     ]
     return lines
+
+
+def _lake(result: DemoResult) -> list[str]:
+    """The lake line: objects written and the distinct changes the lake's objects hold against the envelopes
+    published (read back from S3, gunzipped)."""
+    lake = result.lake
+    missing = len(result.expected - lake.changes)
+    return [
+        "",
+        f"lake: objects written {lake.objects_written:>5}   ({lake.objects} in the bucket, {lake.lines} lines;"
+        f" {lake.records} changes read)",
+        f"lake: distinct change event ids  {lake.event_ids:>5}   vs {result.fanout.published} envelopes published;"
+        f" {missing} workload change(s) missing   {'ok' if result.lake_complete else 'MISSING'}",
+    ]
