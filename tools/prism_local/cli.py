@@ -5,6 +5,7 @@ prism invoke FUNCTION --event F what `sam local invoke` does, without Docker
 prism run                       every event source of the template, polled as Lambda would (Ctrl-C stops)
 prism start-api                 the template's API on http://127.0.0.1:3000, beside the pollers (`sam local start-api`)
 prism demo                      the whole pipeline end to end, with a report
+prism lake query "SQL"          SQL over the local lake with DuckDB: the tables `changes` and `latest`, as in Athena
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from prism_local import openapi
+from prism_local.analytics import render_table
 from prism_local.config import ConfigError, LocalConfig
 from prism_local.demo import run_demo
+from prism_local.lake_query import LakeQueryError, query_lake
 from prism_local.runtime.api_gateway import ApiServerStartError
 from prism_local.runtime.local_runtime import LocalRuntime
 from prism_local.runtime.serve import ApiOptions, serve, serve_event_sources
@@ -97,6 +100,17 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--items", type=int, default=300, help="entities to create (default 300)")
     demo.add_argument("--keep-stack", action="store_true", help="leave the local stack running afterwards")
     demo.set_defaults(command=_demo)
+
+    lake = commands.add_parser("lake", help="the data lake of the local stack")
+    lake_commands = lake.add_subparsers(required=True, metavar="ACTION")
+    lake_query = lake_commands.add_parser(
+        "query",
+        help="run SQL with DuckDB over the lake objects in moto's S3",
+        description="Run SQL over the local lake with DuckDB. `changes` is every change (the Glue table), "
+        "`latest` the latest state per key, deletes excluded (the Glue view); docs/lake.md has examples.",
+    )
+    lake_query.add_argument("sql", help='e.g. "SELECT entity, count(*) AS items FROM latest GROUP BY entity"')
+    lake_query.set_defaults(command=_lake_query)
     return parser
 
 
@@ -222,6 +236,18 @@ def _demo(config: LocalConfig, args: argparse.Namespace) -> int:
     if args.items < 1:
         raise UsageError("--items must be at least 1")
     return run_demo(config, items=args.items, keep_stack=args.keep_stack)
+
+
+def _lake_query(config: LocalConfig, args: argparse.Namespace) -> int:
+    _require_running_stack(config)
+    try:
+        result = query_lake(config, args.sql)
+    except LakeQueryError as exc:
+        raise UsageError(str(exc)) from exc
+    for line in render_table(result.columns, result.rows, indent=""):
+        print(line)
+    print(f"({len(result.rows)} row{'' if len(result.rows) == 1 else 's'})", file=sys.stderr)
+    return EXIT_OK
 
 
 if __name__ == "__main__":
