@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
@@ -28,6 +29,9 @@ CONTENT_TYPE: Final = "application/x-ndjson"
 CONTENT_ENCODING: Final = "gzip"
 #: Hex digits of the SHA-256 of the event ids kept in a key: 128 bits, collision-free at any lake's size.
 _KEY_HASH_LENGTH: Final = 32
+#: A line holds only strings, integers and null (the image is already exact JSON text in ``item``), so the C
+#: encoder writes it exactly, and as exact_json would: compact, non-ASCII kept.
+_LINE: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 class Partition(NamedTuple):
@@ -79,7 +83,7 @@ def encode_object(changes: Iterable[ChangeEvent]) -> bytes:
     byte-identical for the same set of changes."""
     distinct = {change.event_id: change for change in changes}
     ordered = sorted(distinct.values(), key=lambda c: (c.id, c.version, c.event_id))
-    text = "".join(exact_json.dumps(lake_row(change)) + "\n" for change in ordered)
+    text = "".join(_LINE.encode(lake_row(change)) + "\n" for change in ordered)
     return gzip.compress(text.encode(), compresslevel=6, mtime=0)
 
 

@@ -99,3 +99,12 @@ def test_every_line_is_one_json_document_ending_in_a_newline() -> None:
     assert text.endswith("\n")
     assert text.count("\n") == 2
     assert [line["item"] is None for line in lines(body)] == [False, True]
+
+
+@given(name=st.text(), description=st.text(), price=st.decimals(allow_nan=False, allow_infinity=False, places=2))
+def test_each_line_is_the_exact_json_of_its_row(name: str, description: str, price: Decimal) -> None:
+    upsert = change("product", "p-1", 7, name=name, description=description, price=price)
+    body = gzip.decompress(encode_object([upsert])).decode()
+
+    assert body == exact_json.dumps(lake_row(upsert)) + "\n"
+    assert exact_json.loads(exact_json.loads(body)["item"])["price"] == upsert.new_image["price"]  # type: ignore[index]
