@@ -129,3 +129,28 @@ class LakeSinkSettings(Settings):
     lake_bucket: str = Field(pattern=_BUCKET_NAME)
     lake_kms_key_arn: str = Field(pattern=r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/\S+$")
     claim_check_bucket: str = Field(pattern=_BUCKET_NAME)
+
+
+class SearchSinkSettings(Settings):
+    """The search sink: where OpenSearch is and how requests are authenticated, and the claim-check bucket.
+
+    ``SEARCH_AUTH=none`` talks plain HTTP(S) without signing (osmem locally); ``sigv4-es`` signs for an
+    OpenSearch Service domain and ``sigv4-aoss`` for OpenSearch Serverless, both over HTTPS with the
+    function's role. ``SEARCH_INDEX_PREFIX`` (empty on AWS) gives a stack indices of its own in a shared
+    OpenSearch (``t1-products``). A failed item is tried ``SEARCH_MAX_ATTEMPTS`` times in all, with exponential backoff.
+    """
+
+    search_url: str = Field(pattern=r"^https?://\S+$")
+    search_auth: Literal["none", "sigv4-es", "sigv4-aoss"] = "sigv4-es"
+    search_index_prefix: str = Field(default="", pattern=r"^([a-z0-9][a-z0-9_-]{0,40}-)?$")
+    search_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    search_max_attempts: int = Field(default=4, ge=1, le=10)
+    search_backoff_s: float = Field(default=0.1, ge=0, le=5)
+    aws_region: str = Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d+$")
+    claim_check_bucket: str = Field(pattern=_BUCKET_NAME)
+
+    @model_validator(mode="after")
+    def _https_when_signed(self) -> SearchSinkSettings:
+        if self.search_auth != "none" and not self.search_url.startswith("https://"):
+            raise ValueError(f"SEARCH_AUTH={self.search_auth} needs an https:// SEARCH_URL")
+        return self

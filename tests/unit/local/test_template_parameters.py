@@ -110,6 +110,9 @@ def test_the_real_template_reads_with_its_defaults() -> None:
         "DbAuth": "iam",
         "DbProxyResourceId": "",
         "DbCaBundle": "",
+        "SearchUrl": "",
+        "SearchAuth": "sigv4-es",
+        "SearchIndexPrefix": "",
         "RelationalMaxConcurrency": "2",
     }
     assert template.condition("IsProd") is False

@@ -2,22 +2,19 @@
 
 It starts the local stack (unless it is already up), serves the API locally and drives a few hundred entities
 through it over HTTP (creates, reads, updates, deletes, refused requests), lets the template's event sources
-carry every change through the fanout to SNS, the cache sink, the relational sink (into MySQL), the lake sink
-(into S3) and every sink queue, reads the queues that have no consumer yet back, waits until the MySQL
-projection equals DynamoDB and the lake holds every change, and reports API statuses, cache hit ratio,
-counts, duplicates, lag, both stores side by side, the lake's objects, one analytics query and anything
-dead-lettered. It stops what it started.
+carry every change through the fanout to SNS and every sink queue, to the cache sink, the relational sink
+(into MySQL), the search sink (into OpenSearch, osmem locally) and the lake sink (into S3), waits until the
+MySQL projection and the search indices equal DynamoDB and the lake holds every change, and reports API
+statuses, cache hit ratio, counts, each store beside DynamoDB, the lake's objects, one analytics query and
+anything dead-lettered. It stops what it started.
 """
 
 from __future__ import annotations
 
 import sys
-import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer
@@ -27,7 +24,7 @@ from prism.relational.rows import ORDERS, TABLES
 from prism_local.analytics import analytics_query, run_query
 from prism_local.demo.api_workload import drive
 from prism_local.demo.lake import LakeContents, read_lake
-from prism_local.demo.queues import FAILURE_QUEUES, SINK_QUEUES, QueueDelivery, depth, drain
+from prism_local.demo.queues import FAILURE_QUEUES, depth
 from prism_local.demo.report import (
     AnalyticsTable,
     CacheSinkFigures,
@@ -35,12 +32,16 @@ from prism_local.demo.report import (
     FanoutFigures,
     LakeFigures,
     RelationalSinkFigures,
+    SearchComparison,
+    SearchSinkFigures,
     StoreComparison,
     StoreState,
     caught_up,
+    compare_search,
     compare_stores,
     render,
 )
+from prism_local.demo.search import read_indices, search_client
 from prism_local.progress import ProgressBar
 from prism_local.runtime.api_gateway.server import ApiGatewayServer
 from prism_local.runtime.esm.checkpoints import CheckpointStore
@@ -49,22 +50,25 @@ from prism_local.runtime.local_runtime import LocalRuntime
 from prism_local.stack.control import stack_down, stack_up
 from prism_local.stack.lifecycle import LocalStack
 from prism_local.stack.mariadb import root_connection
+from prism_local.stack.search_indices import search_index_prefix
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
-    from mypy_boto3_sqs import SQSClient
+    from opensearchpy import OpenSearch
 
     from prism_local.config import LocalConfig
-    from prism_local.template.model import ProvisionedStack
 
 FANOUT = "FanoutFunction"
 CACHE_SINK = "CacheSinkFunction"
 RELATIONAL_SINK = "RelationalFunction"
 LAKE_SINK = "LakeFunction"
+SEARCH_SINK = "SearchFunction"
 TABLE = "Table"
 #: How long the relational sink may take, after the queues drained, to make MySQL equal to DynamoDB.
 CATCH_UP_S = 60.0
+#: How long the search sink may take, after MySQL caught up, to make the indices equal to DynamoDB.
+SEARCH_CATCH_UP_S = 60.0
 #: How long the lake sink may take, after MySQL caught up, to hold every change (its batching window is 5 s).
 LAKE_CATCH_UP_S = 60.0
 #: The analytics query whose answer the report shows (sql/analytics/<name>.sql).
@@ -122,17 +126,20 @@ def _drive_pipeline(config: LocalConfig, moto_instance_id: str, items: int, bega
 
                 traffic = drive(server.url, items, progress)
             expected = len(traffic.writes_ms)
-            _say("▸ fanout: stream -> envelopes -> SNS -> sink queues (search and lake read back through ChangeReader)")
-            deliveries = _drain_sink_queues(sqs, s3, stack, expected)
+            _say("▸ fanout: stream -> envelopes -> SNS -> sink queues, each consumed by its sink function")
             _say(f"▸ relational sink: RelationalQueue -> MySQL {config.database_name}, until it equals DynamoDB")
             dynamodb = session.client("dynamodb", endpoint_url=config.moto_endpoint)
+            source = _dynamodb_state(dynamodb, stack.ref(TABLE))
             with root_connection(config, config.database_name) as connection:
-                stores = _await_projection(_dynamodb_state(dynamodb, stack.ref(TABLE)), connection, config)
+                stores = _await_projection(source, connection, config)
                 analytics = AnalyticsTable(
                     "top customers by revenue",
                     f"sql/analytics/{REPORTED_QUERY}.sql",
                     run_query(connection, analytics_query(REPORTED_QUERY), source=REPORTED_QUERY),
                 )
+            prefix = search_index_prefix(config)
+            _say(f"▸ search sink: SearchQueue -> OpenSearch aliases {prefix}customers/products/orders, until equal")
+            search = _await_search(source, search_client(config), prefix)
             _say("▸ lake sink: LakeQueue -> gzipped NDJSON objects in the lake bucket, until it holds every change")
             lake = _await_lake(s3, stack.ref("LakeBucket"), expected)
             runner.wait_until_idle(timeout=30)
@@ -163,6 +170,14 @@ def _drive_pipeline(config: LocalConfig, moto_instance_id: str, items: int, bega
             connections_opened=int(metrics.total(RELATIONAL_SINK, "RelationalConnectionsOpened")),
             dead_lettered=int(metrics.total(RELATIONAL_SINK, "RelationalChangesDeadLettered")),
         )
+        search_sink = SearchSinkFigures(
+            records=int(metrics.total(SEARCH_SINK, "SearchChangeRecords")),
+            indexed=int(metrics.total(SEARCH_SINK, "SearchDocumentsIndexed")),
+            conflicts=int(metrics.total(SEARCH_SINK, "SearchVersionConflicts")),
+            retried=int(metrics.total(SEARCH_SINK, "SearchItemRetries")),
+            rejected=int(metrics.total(SEARCH_SINK, "SearchDocumentsRejected")),
+            unavailable=int(metrics.total(SEARCH_SINK, "SearchItemsUnavailable")),
+        )
         lake_figures = LakeFigures(
             records=int(metrics.total(LAKE_SINK, "LakeChangeRecords")),
             objects_written=int(metrics.total(LAKE_SINK, "LakeObjectsWritten")),
@@ -176,10 +191,11 @@ def _drive_pipeline(config: LocalConfig, moto_instance_id: str, items: int, bega
         traffic,
         figures,
         cache_sink,
-        deliveries,
         failures,
         relational,
         stores,
+        search_sink,
+        search,
         lake_figures,
         analytics,
         time.monotonic() - began,
@@ -234,6 +250,20 @@ def _await_projection(dynamodb: StoreState, connection: Any, config: LocalConfig
         time.sleep(0.5)
 
 
+def _await_search(dynamodb: StoreState, client: OpenSearch, prefix: str) -> SearchComparison:
+    """Poll the search indices until they equal ``dynamodb`` or SEARCH_CATCH_UP_S passes."""
+    bar = ProgressBar("OpenSearch caught up", len(dynamodb.entities))
+    started = time.monotonic()
+    while True:
+        documents = read_indices(client, prefix)
+        waited = time.monotonic() - started
+        comparison = compare_search(dynamodb, documents, prefix=prefix, waited_s=waited)
+        bar.update(sum(1 for key, state in dynamodb.entities.items() if documents.get(key) == state))
+        if comparison.matches or waited >= SEARCH_CATCH_UP_S:
+            return comparison
+        time.sleep(0.5)
+
+
 def _await_lake(s3: S3Client, bucket: str, expected: int) -> LakeContents:
     """Read the lake back until it holds ``expected`` distinct changes or LAKE_CATCH_UP_S passes."""
     bar = ProgressBar("lake caught up", expected)
@@ -244,33 +274,3 @@ def _await_lake(s3: S3Client, bucket: str, expected: int) -> LakeContents:
         if len(lake.event_ids) >= expected or time.monotonic() - started >= LAKE_CATCH_UP_S:
             return lake
         time.sleep(0.5)
-
-
-def _drain_sink_queues(
-    sqs: SQSClient, s3: S3Client, stack: ProvisionedStack, expected: int
-) -> dict[str, QueueDelivery]:
-    """Read all four sink queues at once, under one progress bar (distinct envelopes over all queues)."""
-    bar = ProgressBar("sink queues", expected * len(SINK_QUEUES))
-    received = dict.fromkeys(SINK_QUEUES, 0)
-    lock = threading.Lock()
-
-    def progress(sink: str, distinct: int) -> None:
-        with lock:
-            received[sink] = min(distinct, expected)
-            bar.update(sum(received.values()))
-
-    bucket = stack.ref("ClaimCheckBucket")
-    with ThreadPoolExecutor(max_workers=len(SINK_QUEUES)) as pool:
-        futures = {
-            sink: pool.submit(
-                drain,
-                sqs,
-                s3,
-                queue_url=stack.ref(queue),
-                claim_check_bucket=bucket,
-                expected=expected,
-                progress=partial(progress, sink),
-            )
-            for sink, queue in SINK_QUEUES.items()
-        }
-        return {sink: future.result() for sink, future in futures.items()}

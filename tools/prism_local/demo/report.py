@@ -1,5 +1,5 @@
-"""The demo's report: what the API answered, what the fanout did, what each sink received, whether the MySQL
-projection equals DynamoDB, and how fast."""
+"""The demo's report: what the API answered, what the fanout did, what each sink counted, whether the MySQL
+projection and the OpenSearch indices equal DynamoDB, what the lake holds, and how fast."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from prism.relational.rows import TABLES
+from prism.search.indices import INDICES
 from prism_local.analytics import render_table
 
 if TYPE_CHECKING:
     from prism_local.analytics import QueryResult
     from prism_local.demo.api_workload import ApiTraffic
-    from prism_local.demo.queues import QueueDelivery
 
 #: An entity's state in a store: its version, and whether it is deleted (a tombstone).
 EntityState = tuple[int, bool]
@@ -62,6 +62,18 @@ class LakeFigures:
     lines: int
     event_ids: int  # distinct change event ids over all objects
     changes: frozenset[tuple[str, str, int]]  # (entity, id, version) of every line
+
+
+@dataclass(frozen=True)
+class SearchSinkFigures:
+    """What SearchFunction counted in its EMF metrics."""
+
+    records: int
+    indexed: int
+    conflicts: int  # 409s: OpenSearch already held that version or a newer one (success)
+    retried: int
+    rejected: int
+    unavailable: int
 
 
 @dataclass(frozen=True)
@@ -142,6 +154,57 @@ def compare_stores(dynamodb: StoreState, mysql: StoreState, *, database: str, wa
     return StoreComparison(database, tuple(rows), waited_s)
 
 
+@dataclass(frozen=True)
+class SearchRow:
+    """One line of the search table: an alias's live documents against DynamoDB's live items."""
+
+    alias: str
+    dynamodb: int
+    opensearch: int
+    tombstones: tuple[int, int]  # (DynamoDB, OpenSearch)
+    mismatches: int
+
+    @property
+    def matches(self) -> bool:
+        counts_equal = self.dynamodb == self.opensearch and self.tombstones[0] == self.tombstones[1]
+        return self.mismatches == 0 and counts_equal
+
+
+@dataclass(frozen=True)
+class SearchComparison:
+    rows: tuple[SearchRow, ...]
+    waited_s: float  # how long the demo waited for the search sink to catch up
+
+    @property
+    def matches(self) -> bool:
+        return all(row.matches for row in self.rows)
+
+    @property
+    def mismatches(self) -> int:
+        return sum(row.mismatches for row in self.rows)
+
+
+def compare_search(
+    dynamodb: StoreState, documents: dict[tuple[str, str], EntityState], *, prefix: str, waited_s: float
+) -> SearchComparison:
+    """DynamoDB against the search indices, as ``compare_stores`` does for MySQL: an entity mismatches unless
+    both hold it at the same version and both live or both deleted (a tombstone document)."""
+    indexed = StoreState(documents, frozenset())
+    rows = []
+    for index in INDICES.values():
+        keys = {k for k in dynamodb.entities.keys() | documents.keys() if k[0] == index.entity}
+        rows.append(
+            SearchRow(
+                index.alias(prefix),
+                len(dynamodb.live(index.entity)),
+                len(indexed.live(index.entity)),
+                (dynamodb.tombstones(index.entity), indexed.tombstones(index.entity)),
+                sum(1 for key in keys if dynamodb.entities.get(key) != documents.get(key)),
+            )
+        )
+    return SearchComparison(tuple(rows), waited_s)
+
+
 def caught_up(dynamodb: StoreState, mysql: StoreState) -> int:
     """How many of DynamoDB's entities MySQL holds in the same state (the progress of the relational sink)."""
     return sum(1 for key, state in dynamodb.entities.items() if mysql.entities.get(key) == state)
@@ -161,10 +224,11 @@ class DemoResult:
     traffic: ApiTraffic
     fanout: FanoutFigures
     cache_sink: CacheSinkFigures
-    deliveries: dict[str, QueueDelivery]
     failures: dict[str, int]
     relational: RelationalSinkFigures
     stores: StoreComparison
+    search_sink: SearchSinkFigures
+    search: SearchComparison
     lake: LakeFigures
     analytics: AnalyticsTable
     elapsed_s: float
@@ -173,42 +237,30 @@ class DemoResult:
     def expected(self) -> set[tuple[str, str, int]]:
         return set(self.traffic.writes_ms)
 
-    def missing(self, sink: str) -> int:
-        return len(self.expected - set(self.deliveries[sink].sent_ms))
-
     @property
     def lake_complete(self) -> bool:
         """The lake holds one distinct change per envelope published, and every change of the workload."""
         return self.lake.event_ids == self.fanout.published and self.expected <= self.lake.changes
 
     def unexplained(self) -> set[tuple[str, str, int]]:
-        """Envelopes delivered that no write of the workload explains."""
-        return {key for d in self.deliveries.values() for key in d.sent_ms} - self.expected
+        """Changes in the lake (every envelope published) that no write of the workload explains."""
+        return set(self.lake.changes) - self.expected
 
     @property
     def passed(self) -> bool:
-        delivered = all(self.missing(sink) == 0 and not d.unreadable for sink, d in self.deliveries.items())
         server_errors = sum(count for status, count in self.traffic.statuses.items() if status >= 500)
         cache_sink_complete = self.cache_sink.records >= len(self.expected)
         return (
-            delivered
-            and cache_sink_complete
+            cache_sink_complete
             and self.stores.matches
+            and self.search.matches
+            and not self.search_sink.rejected
             and self.lake_complete
             and not self.relational.dead_lettered
             and not server_errors
             and not self.traffic.unexpected
             and not any(self.failures.values())
         )
-
-    def lags_ms(self) -> list[float]:
-        started = self.traffic.writes_ms
-        return [
-            sent - started[key]
-            for delivery in self.deliveries.values()
-            for key, sent in delivery.sent_ms.items()
-            if key in started
-        ]
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -222,7 +274,6 @@ def percentile(values: list[float], fraction: float) -> float:
 def render(result: DemoResult) -> str:
     t, f, c = result.traffic, result.fanout, result.cache_sink
     expected = len(result.expected)
-    lags = result.lags_ms()
     statuses = ", ".join(f"{status}: {count}" for status, count in sorted(t.statuses.items()))
     cache = ", ".join(f"{source} {count}" for source, count in sorted(t.cache.items()))
     lines = [
@@ -242,28 +293,16 @@ def render(result: DemoResult) -> str:
         f"malformed records                    {f.malformed:>5}",
         f"cache sink: changes read             {c.records:>5}   ({c.applied} applied, {c.stale} stale and ignored)",
         "",
-        "messages per sink queue              received  distinct  missing  duplicates",
-    ]
-    for sink, delivery in result.deliveries.items():
-        mark = "ok" if result.missing(sink) == 0 and not delivery.unreadable else "MISSING"
-        lines.append(
-            f"  {sink:<34} {delivery.received:>8}  {len(delivery.sent_ms):>8}  {result.missing(sink):>7}  "
-            f"{delivery.duplicates:>10}   {mark}"
-        )
-        lines.extend(f"    unreadable: {problem}" for problem in delivery.unreadable[:5])
-    lines += [
-        "",
-        f"end-to-end lag, API write -> sink queue:  p50 {percentile(lags, 0.50):,.0f} ms   "
-        f"p95 {percentile(lags, 0.95):,.0f} ms   max {max(lags, default=float('nan')):,.0f} ms   "
-        f"({len(lags)} deliveries)",
         "dead-lettered / failed:  " + ", ".join(f"{name} {count}" for name, count in result.failures.items()),
         *_stores(result),
+        *_search(result),
         *_lake(result),
     ]
     lines.extend(f"unexpected API answer: {problem}" for problem in t.unexpected[:10])
     lines.extend(f"envelope no API write explains: {key}" for key in sorted(result.unexplained())[:10])
     verdict = (
-        "every change reached every sink; MySQL matches DynamoDB; the lake holds every change; no 5xx;"
+        "every change reached every sink; MySQL and OpenSearch match DynamoDB; the lake holds every change;"
+        " no 5xx;"
         " nothing was dead-lettered"
         if result.passed
         else "see the rows above"
@@ -303,6 +342,36 @@ def _stores(result: DemoResult) -> list[str]:
         f"{a.title} ({a.source}):",
         *render_table(a.result.columns, a.result.rows),
     ]
+    return lines
+
+
+def _search(result: DemoResult) -> list[str]:
+    """The search section: DynamoDB's live items against each alias's live documents (tombstones apart), and
+    the search sink's figures."""
+    search, figures = result.search, result.search_sink
+    lines = [
+        "",
+        "stores: DynamoDB (live items) vs OpenSearch (live documents per alias)",
+        "  alias                    DynamoDB  OpenSearch   tombstones  mismatches",
+    ]
+    for row in search.rows:
+        tombstones = f"{row.tombstones[0]} / {row.tombstones[1]}"
+        lines.append(
+            f"  {row.alias:<22} {row.dynamodb:>10} {row.opensearch:>11} {tombstones:>12} {row.mismatches:>11}"
+            f"   {'ok' if row.matches else 'DIFFERS'}"
+        )
+    if search.matches:
+        lines.append(f"  OpenSearch matches DynamoDB  (waited {search.waited_s:.1f} s)")
+    else:
+        lines.append(
+            f"  OpenSearch does NOT match DynamoDB after waiting {search.waited_s:.1f} s:"
+            f" {search.mismatches} mismatch(es)"
+        )
+    lines.append(
+        f"search sink: changes read          {figures.records:>5}   ({figures.indexed} indexed,"
+        f" {figures.conflicts} version conflicts ignored, {figures.retried} item retries,"
+        f" {figures.rejected} rejected, {figures.unavailable} unavailable)"
+    )
     return lines
 
 

@@ -11,6 +11,7 @@ from prism_local.stack.mariadb import tls_files
 from prism_local.stack.provision import provision, save_stack
 from prism_local.stack.relational_schema import migrate_local_database, reset_stale_projection
 from prism_local.stack.relational_user import ensure_app_user, relational_target
+from prism_local.stack.search_indices import prepare_search_indices, search_index_prefix, template_index_prefix
 from prism_local.template.reader import Template
 
 if TYPE_CHECKING:
@@ -33,7 +34,8 @@ def local_endpoint_parameters(config: LocalConfig) -> dict[str, str]:
     """Template parameters that name an endpoint which, locally, is one of the stack's private servers.
 
     The relational functions reach the private MariaDB as on AWS they reach RDS Proxy, over verified TLS,
-    but with the stack's own database and user, and the password from its secret (DbAuth=secret).
+    but with the stack's own database and user, and the password from its secret (DbAuth=secret). The search
+    sink talks plain HTTP to the private osmem (SearchAuth=none), into indices prefixed with the stack's name.
     """
     return {
         "CacheUrl": config.redis_url,
@@ -43,6 +45,9 @@ def local_endpoint_parameters(config: LocalConfig) -> dict[str, str]:
         "DbUser": config.database_user,
         "DbAuth": "secret",
         "DbCaBundle": str(tls_files(config.state_dir).ca_certificate),
+        "SearchUrl": config.opensearch_url,
+        "SearchAuth": "none",
+        "SearchIndexPrefix": search_index_prefix(config),
     }
 
 
@@ -83,6 +88,9 @@ def stack_up(config: LocalConfig, progress: Callable[[str], None] | None = None)
     user = ensure_app_user(config, stack, target)
     if progress is not None and user is not None:
         progress(f"relational user: {user.username} (TLS required)")
+    aliases = prepare_search_indices(config, template_index_prefix(template, config))
+    if progress is not None:
+        progress(f"search indices: {', '.join(aliases)} ready in osmem")
     started = tuple(s.name for s in status.servers if s.name not in before)
     return StackUp(status, stack, started, servers.moto_instance_id)
 
