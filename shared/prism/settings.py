@@ -65,6 +65,25 @@ class ApiSettings(Settings):
     cursor_secret_arn: str = Field(pattern=r"^arn:aws[a-z-]*:secretsmanager:")
 
 
+class SearchReadSettings(Settings):
+    """How the API reaches the search indices: the same SEARCH_URL, SEARCH_AUTH and SEARCH_INDEX_PREFIX as
+    the search sink (see SearchSinkSettings). ``SEARCH_URL`` may be empty: the API then runs without search
+    (``GET /search`` answers 503) rather than failing every route at start. The timeout is short: an
+    API request has 10 s in all."""
+
+    search_url: str = Field(default="", pattern=r"^(https?://\S+)?$")
+    search_auth: Literal["none", "sigv4-es", "sigv4-aoss"] = "sigv4-es"
+    search_index_prefix: str = Field(default="", pattern=r"^([a-z0-9][a-z0-9_-]{0,40}-)?$")
+    search_timeout_s: float = Field(default=3.0, gt=0, le=9)
+    aws_region: str = Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d+$")
+
+    @model_validator(mode="after")
+    def _https_when_signed(self) -> SearchReadSettings:
+        if self.search_url and self.search_auth != "none" and not self.search_url.startswith("https://"):
+            raise ValueError(f"SEARCH_AUTH={self.search_auth} needs an https:// SEARCH_URL")
+        return self
+
+
 class CacheSettings(Settings):
     """Where the read cache is and how it behaves. ``CACHE_URL`` is ``redis://`` locally and ``rediss://``
     (TLS) on ElastiCache; set but empty, it runs without a cache (every read is a counted bypass).

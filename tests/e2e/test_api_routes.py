@@ -8,11 +8,12 @@ import contextlib
 import json
 import re
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import pytest
 
@@ -488,6 +489,28 @@ def test_a_missing_entity_is_a_404_from_the_cache_too(api: RunningApi) -> None:
     assert [reply.status for reply in replies] == [404, 404]
     for reply in replies:
         assert reply.error_code == "not_found"
+
+
+# ---------------------------------------------------------------- search
+def test_a_created_product_becomes_searchable_through_the_pipeline(api: RunningApi) -> None:
+    """The write goes through the stream, the fanout and the search sink into osmem, then GET /search finds
+    it (the pipeline is asynchronous: polled). Filters, paging and errors: tests/e2e/test_api_search.py."""
+    word = unique("findme")
+    product = new_product(api.client, category="searchable", name=f"Lamp {word}", price="19.90")
+    path = "/search?" + urlencode({"q": word, "entity": "product"})
+
+    deadline = time.monotonic() + 60.0
+    reply = api.client.get(path)
+    while reply.status == 200 and not reply.body["items"] and time.monotonic() < deadline:
+        time.sleep(0.2)
+        reply = api.client.get(path)
+
+    assert reply.status == 200, reply.body
+    assert [item["id"] for item in reply.body["items"]] == [product["id"]]
+    assert reply.body["facets"]["category"] == {"searchable": 1}
+    assert reply.body["next_cursor"] is None
+    refused = api.client.get("/search?sort=cheapest")
+    assert (refused.status, refused.error_code) == (400, "invalid_search")
 
 
 # ---------------------------------------------------------------- coverage of the document

@@ -48,7 +48,7 @@ def offline_creates() -> IdempotentCreates:
 
 
 def render() -> str:
-    app = create_app(_RoutesOnly(), _RoutesOnly(), offline_creates())  # type: ignore[arg-type]
+    app = create_app(_RoutesOnly(), _RoutesOnly(), offline_creates(), _RoutesOnly())  # type: ignore[arg-type]
     schema = json.loads(app.get_openapi_json_schema(title=TITLE, version=VERSION, description=DESCRIPTION))
     return json.dumps(schema, indent=2, sort_keys=True) + "\n"
 

@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from prism.api.entity_routes import JSON, Cursor, EntityApi, Limit, add_entity_routes, documented
 from prism.api.http_errors import register_error_handlers
+from prism.api.search_routes import add_search_route
 from prism.domain.models import (
     Customer,
     CustomerCreate,
@@ -26,6 +27,7 @@ from prism.domain.models import (
 if TYPE_CHECKING:
     from prism.api.cached_reads import CachedReads
     from prism.api.idempotency import IdempotentCreates
+    from prism.search.service import SearchService
     from prism.store.port import EntityStore
 
 Category = Annotated[str | None, Query(min_length=1, max_length=64, description="only this category")]
@@ -33,7 +35,9 @@ TITLE = "Prism API"
 VERSION = "1.0.0"
 
 
-def create_app(store: EntityStore, reads: CachedReads, creates: IdempotentCreates) -> APIGatewayRestResolver:
+def create_app(
+    store: EntityStore, reads: CachedReads, creates: IdempotentCreates, search: SearchService
+) -> APIGatewayRestResolver:
     """The resolver with every route, the request guard and the error mapping installed."""
     app = APIGatewayRestResolver(enable_validation=True)
     register_error_handlers(app)
@@ -69,6 +73,8 @@ def create_app(store: EntityStore, reads: CachedReads, creates: IdempotentCreate
     def list_products(category: Category = None, limit: Limit = 20, cursor: Cursor = None) -> Response[Any]:
         page = store.list_products(category, limit, cursor)
         return Response(status_code=200, content_type=JSON, body=page.model_dump_json())
+
+    add_search_route(router, search)
 
     @router.get("/health", summary="Liveness", tags=["health"])
     def health() -> dict[str, str]:

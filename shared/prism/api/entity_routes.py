@@ -82,7 +82,7 @@ def documented(success: int, model: Any, *errors: int) -> dict[int, Any]:
 
 
 ERROR_MEANINGS = {
-    400: "Malformed request (unreadable body, invalid cursor or Idempotency-Key)",
+    400: "Malformed request (unreadable body, invalid cursor, Idempotency-Key or search parameter)",
     404: "No such entity",
     409: "Conflict (taken email or sku, invalid state transition, concurrent write)",
     412: "If-Match does not match the current version",
@@ -90,6 +90,7 @@ ERROR_MEANINGS = {
     415: "Body is not application/json",
     422: "Invalid request (schema or domain validation)",
     428: "If-Match is required",
+    503: "The search index is unavailable; retry later",
 }
 
 

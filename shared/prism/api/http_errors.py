@@ -46,6 +46,8 @@ DOMAIN_STATUS: Final[dict[type[domain.PrismDomainError], int]] = {
     domain.ValidationError: 422,
     domain.InvalidCursorError: 400,
     domain.StoreUnavailableError: 503,
+    domain.InvalidSearchError: 400,
+    domain.SearchIndexUnavailableError: 503,
 }
 
 

@@ -75,3 +75,17 @@ class StoreUnavailableError(PrismDomainError):
     """The data store is throttling or cannot be reached; retrying later may succeed."""
 
     default_code = "store_unavailable"
+
+
+class InvalidSearchError(PrismDomainError):
+    """Search parameters that cannot form a query: an unknown sort or entity, a reversed range, a date that is
+    not ISO 8601, a page size out of range, or filters that no single entity has."""
+
+    default_code = "invalid_search"
+
+
+class SearchIndexUnavailableError(PrismDomainError):
+    """The search index (OpenSearch) cannot be reached, is throttling, or is not configured; retrying later
+    may succeed. The entity routes do not depend on it."""
+
+    default_code = "search_unavailable"

@@ -17,14 +17,14 @@ from opensearchpy import AWSV4SignerAuth, OpenSearch, RequestsHttpConnection
 from prism.errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from prism.settings import SearchSinkSettings
+    from prism.settings import SearchReadSettings, SearchSinkSettings
 
 SIGNING_SERVICES: Final = {"sigv4-es": "es", "sigv4-aoss": "aoss"}
 
 
-def search_client(settings: SearchSinkSettings) -> OpenSearch:
+def search_client(settings: SearchSinkSettings | SearchReadSettings) -> OpenSearch:
     """A client for ``settings.search_url`` (settings guarantee https when signing). opensearch-py's own
-    retries are off: the sink retries item by item."""
+    retries are off: the sink retries item by item, and the API answers 503 rather than wait."""
     url = urlsplit(settings.search_url)
     if settings.search_auth == "none":
         return OpenSearch(

@@ -48,7 +48,7 @@ class NoCache:
 def answer(
     error: Exception, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
 ) -> tuple[int, Any]:
-    app = create_app(RaisingStore(error), CachedReads(NoCache()), offline_creates())  # type: ignore[arg-type]
+    app = create_app(RaisingStore(error), CachedReads(NoCache()), offline_creates(), RaisingStore(error))  # type: ignore[arg-type]
     response = app.resolve(rest_event(method, path, body, headers), None)  # type: ignore[arg-type]
     return response["statusCode"], json.loads(response["body"]) if response["body"] else None
 
