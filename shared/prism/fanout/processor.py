@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.batch import EventType
 
+from prism.batch import TwoPhaseBatchProcessor
 from prism.changes.envelope import ChangeEvent
 from prism.changes.stream_decoder import Skipped, decode_stream_record
 from prism.errors import PublishError
@@ -24,6 +24,7 @@ from prism.observability import logger
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.base import FailureResponse
     from aws_lambda_powertools.utilities.batch.exceptions import ExceptionInfo
+    from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
     from prism.changes.publisher import ChangePublisher
 
@@ -55,7 +56,7 @@ def decode_record(record: DynamoDBRecord) -> ChangeEvent | Skipped:
     return decoded
 
 
-class FanoutProcessor(BatchProcessor):
+class FanoutProcessor(TwoPhaseBatchProcessor):
     """BatchProcessor for DynamoDB stream batches that publishes the decoded envelopes in bulk."""
 
     def __init__(self, publisher: ChangePublisher) -> None:
@@ -98,10 +99,8 @@ class FanoutProcessor(BatchProcessor):
 
     def _publish_failed(self, raw_record: dict[str, Any], change: ChangeEvent, reason: str) -> tuple[Any, ...]:
         """Turn a decoded (successful) record into a failure, as if its handler had raised PublishError."""
-        # success_handler keeps the raw record dict (powertools batch/base.py), so match by identity.
-        self.success_messages = [m for m in self.success_messages if id(m) != id(raw_record)]
         error = PublishError(f"envelope {change.event_id} ({change.entity} {change.id}) not published: {reason}")
-        return self.failure_handler(record=DynamoDBRecord(raw_record), exception=(PublishError, error, None))
+        return self.fail_after_handler(raw_record, error)
 
 
 def _sequence_number(record: DynamoDBRecord | None) -> str | None:

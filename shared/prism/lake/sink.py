@@ -20,9 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.batch import EventType
 
+from prism.batch import TwoPhaseBatchProcessor
 from prism.changes.envelope import ChangeEvent
 from prism.errors import ClaimCheckError, LakeWriteError, MalformedChangeError
 from prism.lake.layout import LAKE_PREFIX, encode_object, object_key, partition_of
@@ -31,6 +31,7 @@ from prism.observability import logger
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.base import FailureResponse
     from aws_lambda_powertools.utilities.batch.exceptions import ExceptionInfo
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
     from prism.changes.reader import ChangeReader
     from prism.lake.layout import Partition
@@ -52,7 +53,7 @@ class LakeSinkSummary:
     other_failures: int = 0
 
 
-class LakeSinkProcessor(BatchProcessor):
+class LakeSinkProcessor(TwoPhaseBatchProcessor):
     """BatchProcessor for lake-queue batches; ``parse_record`` is its record handler."""
 
     def __init__(self, reader: ChangeReader, objects: LakeObjectStore, *, prefix: str = LAKE_PREFIX) -> None:
@@ -93,7 +94,7 @@ class LakeSinkProcessor(BatchProcessor):
                     extra={"key": key, "changes": len(changes), "error": repr(exc)},
                 )
                 for position, _, raw in members:
-                    results[position] = self._failed_after_parse(raw, exc)
+                    results[position] = self.fail_after_handler(raw, exc)
                 continue
             self.summary.objects_written += 1
             self.summary.bytes_written += len(body)
@@ -116,9 +117,3 @@ class LakeSinkProcessor(BatchProcessor):
             extra={"message_id": getattr(record, "message_id", None), "error": repr(error)},
         )
         return super().failure_handler(record, exception)
-
-    def _failed_after_parse(self, raw: dict[str, Any], error: Exception) -> tuple[Any, ...]:
-        """Turn a parsed (successful) record into a failure, as if its handler had raised ``error``."""
-        # success_handler keeps the raw record dict (powertools batch/base.py), so match by identity.
-        self.success_messages = [m for m in self.success_messages if id(m) != id(raw)]
-        return self.failure_handler(record=SQSRecord(raw), exception=(type(error), error, None))

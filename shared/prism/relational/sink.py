@@ -22,9 +22,10 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+from aws_lambda_powertools.utilities.batch import EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from prism.batch import TwoPhaseBatchProcessor
 from prism.errors import ClaimCheckError, MalformedChangeError, RelationalUnavailableError
 from prism.observability import logger
 from prism.relational.dead_letters import DeadLetterError
@@ -71,7 +72,7 @@ class RelationalSinkSummary:
     other_failures: int = 0
 
 
-class RelationalSinkProcessor(BatchProcessor):
+class RelationalSinkProcessor(TwoPhaseBatchProcessor):
     """BatchProcessor for relational-queue batches; ``parse_record`` is its record handler."""
 
     def __init__(
@@ -132,7 +133,7 @@ class RelationalSinkProcessor(BatchProcessor):
                 f"{change.table.entity} {change.id} v{change.version} not written: {outcome.unavailable_reason}"
             )
             for position, _, raw in by_key[change.key]:
-                results[position] = self._failed_after_parse(raw, error)
+                results[position] = self.fail_after_handler(raw, error)
         return results
 
     def failure_handler(self, record: Any, exception: ExceptionInfo) -> FailureResponse:
@@ -165,18 +166,9 @@ class RelationalSinkProcessor(BatchProcessor):
         try:
             result = self._dead_letter(record, reason, "RowRefusedByDatabase")
         except DeadLetterError as exc:  # the DLQ is unreachable: SQS keeps the record and retries it
-            return self._failed_after_parse(raw, exc)
-        self._replace_success(raw)
+            return self.fail_after_handler(raw, exc)
+        self.drop_success(raw)
         return self.success_handler(record=raw, result=result)
-
-    def _failed_after_parse(self, raw: dict[str, Any], error: Exception) -> tuple[Any, ...]:
-        """Turn a parsed (successful) record into a failure, as if its handler had raised ``error``."""
-        self._replace_success(raw)
-        return self.failure_handler(record=SQSRecord(raw), exception=(type(error), error, None))
-
-    def _replace_success(self, raw: dict[str, Any]) -> None:
-        # success_handler keeps the raw record dict (powertools batch/base.py), so match by identity.
-        self.success_messages = [m for m in self.success_messages if id(m) != id(raw)]
 
     def _deadline(self) -> float:
         context = getattr(self, "lambda_context", None)

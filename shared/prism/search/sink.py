@@ -36,11 +36,11 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.batch import EventType
 from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
 from opensearchpy.exceptions import TransportError
 
+from prism.batch import TwoPhaseBatchProcessor
 from prism.changes import exact_json
 from prism.changes.envelope import ChangeEvent, Op
 from prism.errors import ClaimCheckError, MalformedChangeError
@@ -54,6 +54,7 @@ if TYPE_CHECKING:
 
     from aws_lambda_powertools.utilities.batch.base import FailureResponse
     from aws_lambda_powertools.utilities.batch.exceptions import ExceptionInfo
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
     from opensearchpy import OpenSearch
 
     from prism.changes.reader import ChangeReader
@@ -100,7 +101,7 @@ class _Pending:
     error: str = ""
 
 
-class SearchSinkProcessor(BatchProcessor):
+class SearchSinkProcessor(TwoPhaseBatchProcessor):
     """BatchProcessor for search-queue batches; ``parse_record`` is its record handler."""
 
     def __init__(
@@ -148,7 +149,7 @@ class SearchSinkProcessor(BatchProcessor):
             pending = self._send(pending, results)
         for item in pending:
             error = SearchUnavailableError(f"{item.change.entity} {item.change.id}: {item.error}")
-            results[item.position] = self._failed_after_parse(item.raw, error)
+            results[item.position] = self.fail_after_handler(item.raw, error)
         return results
 
     def _send(self, pending: list[_Pending], results: list[tuple[Any, ...]]) -> list[_Pending]:
@@ -184,7 +185,7 @@ class SearchSinkProcessor(BatchProcessor):
                 error = SearchDocumentRejectedError(
                     f"{item.change.entity} {item.change.id} v{item.change.version}: status {status}: {_reason(outcome)}"
                 )
-                results[item.position] = self._failed_after_parse(item.raw, error)
+                results[item.position] = self.fail_after_handler(item.raw, error)
         return retry
 
     def failure_handler(self, record: Any, exception: ExceptionInfo) -> FailureResponse:
@@ -205,12 +206,6 @@ class SearchSinkProcessor(BatchProcessor):
             extra={"message_id": getattr(record, "message_id", None), "error": repr(error)},
         )
         return super().failure_handler(record, exception)
-
-    def _failed_after_parse(self, raw: dict[str, Any], error: Exception) -> tuple[Any, ...]:
-        """Turn a parsed (successful) record into a failure, as if its handler had raised ``error``."""
-        # success_handler keeps the raw record dict (powertools batch/base.py), so match by identity.
-        self.success_messages = [m for m in self.success_messages if id(m) != id(raw)]
-        return self.failure_handler(record=SQSRecord(raw), exception=(type(error), error, None))
 
 
 def _reason(outcome: dict[str, Any]) -> str:
