@@ -6,7 +6,6 @@ into batches anywhere), the real sink leaves the real MariaDB equal to the newes
 
 from __future__ import annotations
 
-import itertools
 import os
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -14,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from aws_lambda_powertools.utilities.batch import process_partial_response
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from tests.support.cache import sqs_record
+from tests.support.histories import KEYS, deliveries
 from tests.support.relational import actual_projection, change, expected_projection, root_connection, sink_environment
 
 if TYPE_CHECKING:
@@ -29,29 +28,6 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.integration
 
 EXAMPLES = int(os.environ.get("PRISM_RELATIONAL_EXAMPLES", "200"))
-
-#: A few keys, so histories collide: two products and two orders share their tables and batches.
-KEYS = (("customer", "c"), ("product", "p1"), ("product", "p2"), ("order", "o1"), ("order", "o2"))
-
-#: One key's history: (version step, deleted) per write. Versions grow across delete and re-create.
-writes = st.lists(st.tuples(st.integers(1, 3), st.booleans()), max_size=6)
-
-
-@st.composite
-def deliveries(draw: st.DrawFn) -> tuple[list[tuple[str, str, int, bool]], list[list[int]]]:
-    """A history over KEYS, and how it is delivered: each write 1-3 times, in any order, in batches."""
-    history: list[tuple[str, str, int, bool]] = []
-    for kind, key in KEYS:
-        version = draw(st.integers(1, 1_000_000))
-        for step, deleted in draw(writes):
-            version += step
-            history.append((kind, key, version, deleted))
-    copies = [index for index, _ in enumerate(history) for _ in range(draw(st.integers(1, 3)))]
-    order = draw(st.permutations(copies))
-    cuts = sorted(draw(st.sets(st.integers(1, max(len(order) - 1, 1)), max_size=6)))
-    bounds = [0, *[c for c in cuts if c < len(order)], len(order)]
-    batches = [list(order[a:b]) for a, b in itertools.pairwise(bounds) if b > a]
-    return history, batches
 
 
 @pytest.fixture(scope="module")

@@ -7,17 +7,16 @@ item for an upsert or a tombstone for a delete.
 
 from __future__ import annotations
 
-import itertools
 import os
 import uuid
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from prism.changes import exact_json
 from prism.changes.envelope import Op
+from tests.support.histories import KEYS, deliveries
 from tests.support.relational import change
 from tests.support.search import deliver, documents, search_sink
 
@@ -31,29 +30,6 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.integration
 
 EXAMPLES = int(os.environ.get("PRISM_SEARCH_EXAMPLES", "150"))
-
-#: A few keys, so histories collide: two products and two orders share their indices and batches.
-KEYS = (("customer", "c"), ("product", "p1"), ("product", "p2"), ("order", "o1"), ("order", "o2"))
-
-#: One key's history: (version step, deleted) per write. Versions grow across delete and re-create.
-writes = st.lists(st.tuples(st.integers(1, 3), st.booleans()), max_size=6)
-
-
-@st.composite
-def deliveries(draw: st.DrawFn) -> tuple[list[tuple[str, str, int, bool]], list[list[int]]]:
-    """A history over KEYS, and how it is delivered: each write 1-3 times, in any order, in batches."""
-    history: list[tuple[str, str, int, bool]] = []
-    for kind, key in KEYS:
-        version = draw(st.integers(1, 1_000_000))
-        for step, deleted in draw(writes):
-            version += step
-            history.append((kind, key, version, deleted))
-    copies = [index for index, _ in enumerate(history) for _ in range(draw(st.integers(1, 3)))]
-    order = draw(st.permutations(copies))
-    cuts = sorted(draw(st.sets(st.integers(1, max(len(order) - 1, 1)), max_size=6)))
-    bounds = [0, *[c for c in cuts if c < len(order)], len(order)]
-    batches = [list(order[a:b]) for a, b in itertools.pairwise(bounds) if b > a]
-    return history, batches
 
 
 @pytest.fixture(scope="module")
