@@ -27,45 +27,38 @@ import json
 import os
 import statistics
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import pytest
 from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.parameters import clear_caches
 
 from bench.api_get import quiet_output
 from bench.relational_apply import chunks, freeze_heap, sink_batches, verdict
 from bench.relational_workload import WorkloadBuilder
 from prism.changes import exact_json
 from prism.lake.layout import (
-    CONTENT_ENCODING,
-    CONTENT_TYPE,
     LAKE_PREFIX,
     encode_object,
     lake_row,
     object_key,
     partition_of,
 )
+from prism.lake.objects import S3LakeObjectStore
 from prism.lake.wiring import lake_sink_processor
 from prism.settings import LakeSinkSettings
 from prism_local.config import REPO_ROOT
-from prism_local.runtime.environment import lambda_environment
-from prism_local.runtime.esm.mapping_settings import queue_mapping_settings
-from prism_local.runtime.local_runtime import LocalRuntime
 from prism_local.stack.provision import load_stack
+from tests.support.functions import built_in_process, queue_event_source
 from tests.support.relational_failover import private_stack
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Sequence
+    from collections.abc import Callable, Sequence
     from pathlib import Path
 
     from prism.changes.envelope import ChangeEvent
     from prism.lake.layout import Partition
     from prism.lake.sink import LakeSinkProcessor
-    from prism_local.config import LocalConfig
 
 RESULTS = REPO_ROOT / "bench" / "results"
 LAKE_FUNCTION = "LakeFunction"
@@ -83,33 +76,6 @@ RawObject = tuple[str, bytes]
 # ---------------------------------------------------------------------------------------------- the stack
 
 
-@contextmanager
-def lake_sink(config: LocalConfig) -> Iterator[LakeSinkProcessor]:
-    """The real lake sink, built by its own wiring from LakeFunction's environment, in-process (the
-    ``sink_environment`` pattern of tests/support/relational.py: the environment monkeypatched in, the wiring's
-    lru_cache and Powertools' parameter caches cleared on the way in and out)."""
-    with LocalRuntime(config) as runtime:
-        environment = lambda_environment(runtime.function(LAKE_FUNCTION), config.aws_environment())
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in environment.items():
-            patch.setenv(name, value)
-        lake_sink_processor.cache_clear()
-        clear_caches()  # type: ignore[no-untyped-call]  # Powertools leaves it unannotated
-        try:
-            yield lake_sink_processor()
-        finally:
-            lake_sink_processor.cache_clear()
-            clear_caches()  # type: ignore[no-untyped-call]
-
-
-def lake_batch_size(config: LocalConfig) -> int:
-    """LakeFunction's SQS BatchSize as template.yaml declares it."""
-    with LocalRuntime(config) as runtime:
-        function = runtime.function(LAKE_FUNCTION)
-    [source] = [event for event in function.events if event.type == "SQS"]
-    return queue_mapping_settings(f"{LAKE_FUNCTION}.{source.name}", source).batch_size
-
-
 class Bucket:
     """The lake bucket, as the function sees it (its environment's endpoint and credentials)."""
 
@@ -117,18 +83,11 @@ class Bucket:
         self.s3 = s3
         self.name = name
         self.kms_key_arn = kms_key_arn
+        self._store = S3LakeObjectStore(s3, name, kms_key_arn)
 
     def put(self, key: str, body: bytes) -> None:
-        """``put_object`` with exactly the sink's arguments (S3LakeObjectStore.put)."""
-        self.s3.put_object(
-            Bucket=self.name,
-            Key=key,
-            Body=body,
-            ContentType=CONTENT_TYPE,
-            ContentEncoding=CONTENT_ENCODING,
-            ServerSideEncryption="aws:kms",
-            SSEKMSKeyId=self.kms_key_arn,
-        )
+        """``put_object`` exactly as the sink makes it: through its own S3LakeObjectStore."""
+        self._store.put(key, body)
 
     def keys(self, prefix: str) -> list[str]:
         pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.name, Prefix=prefix)
@@ -345,9 +304,9 @@ def main() -> None:
     body_bytes = statistics.mean(len(body) for body in workload.bodies)
     all_ids = [change.event_id for change in changes]
 
-    with private_stack() as stack, lake_sink(stack.config) as processor:
+    with private_stack() as stack, built_in_process(stack.config, LAKE_FUNCTION, lake_sink_processor) as processor:
         config = stack.config
-        batch_size = lake_batch_size(config)
+        batch_size = queue_event_source(config, LAKE_FUNCTION).batch_size
         settings = LakeSinkSettings.from_env()
         s3 = config.session().client("s3", endpoint_url=config.moto_endpoint)
         bucket = Bucket(s3, load_stack(config.stack_file).ref("LakeBucket"), settings.lake_kms_key_arn)

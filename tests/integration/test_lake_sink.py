@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import gzip
 import json
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -17,10 +16,11 @@ from prism.lake.wiring import lake_sink_processor
 from prism_local.demo.lake import read_lake
 from prism_local.stack.provision import load_stack
 from tests.support.cache import sqs_record
-from tests.support.relational import change, function_environment
+from tests.support.functions import built_in_process
+from tests.support.relational import change
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from contextlib import AbstractContextManager
 
     from prism.changes.envelope import ChangeEvent
     from prism.lake.sink import LakeSinkProcessor
@@ -32,17 +32,9 @@ NINE = datetime(2026, 11, 30, 9, 15, tzinfo=UTC)
 TEN = datetime(2026, 11, 30, 10, 5, tzinfo=UTC)
 
 
-@contextmanager
-def lake_sink(config: LocalConfig) -> Iterator[LakeSinkProcessor]:
+def lake_sink(config: LocalConfig) -> AbstractContextManager[LakeSinkProcessor]:
     """The real lake sink, built by its own wiring from LakeFunction's environment, in-process."""
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in function_environment(config, "LakeFunction").items():
-            patch.setenv(name, value)
-        lake_sink_processor.cache_clear()
-        try:
-            yield lake_sink_processor()
-        finally:
-            lake_sink_processor.cache_clear()
+    return built_in_process(config, "LakeFunction", lake_sink_processor)
 
 
 def deliver(sink: LakeSinkProcessor, changes: list[ChangeEvent]) -> list[str]:

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
-
-import pytest
-from aws_lambda_powertools.utilities.parameters import clear_caches
 
 from prism.changes import exact_json
 from prism.changes.envelope import ChangeEvent
@@ -16,13 +12,13 @@ from prism.changes.stream_decoder import decode_stream_record
 from prism.relational.rows import TABLES, row_change
 from prism.relational.wiring import relational_sink_processor
 from prism.relational.writer import collapse
-from prism_local.runtime.environment import lambda_environment
-from prism_local.runtime.local_runtime import LocalRuntime
 from prism_local.stack.mariadb import root_connection as mariadb_root
+from tests.support.functions import built_in_process
 from tests.support.records import entity, stream_record
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Iterable
+    from contextlib import AbstractContextManager
 
     from prism.relational.sink import RelationalSinkProcessor
     from prism_local.config import LocalConfig
@@ -61,29 +57,9 @@ def change(kind: str, entity_id: str, version: int, *, deleted: bool = False, **
     return decoded
 
 
-def function_environment(config: LocalConfig, logical_id: str) -> dict[str, str]:
-    """The variables the local runtime gives ``logical_id`` on ``config``'s provisioned stack."""
-    with LocalRuntime(config) as runtime:
-        return lambda_environment(runtime.function(logical_id), config.aws_environment())
-
-
-@contextmanager
-def sink_environment(config: LocalConfig) -> Iterator[RelationalSinkProcessor]:
-    """The real relational sink, built by its own wiring from RelationalFunction's environment, in-process.
-
-    Powertools keeps its secret cache (and the boto3 client behind it, bound to the moto endpoint it first
-    saw) process-wide, so it is cleared on the way in and out: each stack's sink reads its own stack's secret.
-    """
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in function_environment(config, "RelationalFunction").items():
-            patch.setenv(name, value)
-        relational_sink_processor.cache_clear()
-        clear_caches()  # type: ignore[no-untyped-call]  # Powertools leaves it unannotated
-        try:
-            yield relational_sink_processor()
-        finally:
-            relational_sink_processor.cache_clear()
-            clear_caches()  # type: ignore[no-untyped-call]
+def sink_environment(config: LocalConfig) -> AbstractContextManager[RelationalSinkProcessor]:
+    """The real relational sink, built by its own wiring from RelationalFunction's environment, in-process."""
+    return built_in_process(config, "RelationalFunction", relational_sink_processor)
 
 
 def root_connection(config: LocalConfig) -> Any:

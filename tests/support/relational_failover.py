@@ -27,12 +27,11 @@ from aws_lambda_powertools.utilities.batch import process_partial_response
 
 from prism.relational.sink import SAFETY_MARGIN_S
 from prism_local.config import LocalConfig, Ports
-from prism_local.runtime.esm.mapping_settings import queue_mapping_settings
-from prism_local.runtime.local_runtime import LocalRuntime
 from prism_local.runtime.worker import LocalLambdaContext
 from prism_local.stack.control import stack_down, stack_up
 from prism_local.stack.lifecycle import LocalStack
 from prism_local.stack.processes import process_exited
+from tests.support.functions import queue_event_source
 from tests.support.ports import free_port
 from tests.support.relational import change, sink_environment
 
@@ -98,10 +97,7 @@ def private_stack_sink(stack: PrivateStack) -> Iterator[RelationalSinkProcessor]
 
 def relational_event_source(config: LocalConfig) -> QueueMappingSettings:
     """RelationalFunction's SQS event source as template.yaml declares it (BatchSize, batching window)."""
-    with LocalRuntime(config) as runtime:
-        function = runtime.function(RELATIONAL_FUNCTION)
-    [source] = [event for event in function.events if event.type == "SQS"]
-    return queue_mapping_settings(f"{RELATIONAL_FUNCTION}.{source.name}", source)
+    return queue_event_source(config, RELATIONAL_FUNCTION)
 
 
 # ---------------------------------------------------------------------------------------------- the failover

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-import pytest
 from aws_lambda_powertools.utilities.batch import process_partial_response
 
 from prism.changes import exact_json
@@ -15,27 +13,20 @@ from prism.search.indices import INDICES
 from prism.search.wiring import search_sink_processor
 from prism_local.stack.search_indices import search_index_prefix
 from tests.support.cache import sqs_record
-from tests.support.relational import function_environment
+from tests.support.functions import built_in_process
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Iterable
+    from contextlib import AbstractContextManager
 
     from prism.changes.envelope import ChangeEvent
     from prism.search.sink import SearchSinkProcessor
     from prism_local.config import LocalConfig
 
 
-@contextmanager
-def search_sink(config: LocalConfig) -> Iterator[SearchSinkProcessor]:
+def search_sink(config: LocalConfig) -> AbstractContextManager[SearchSinkProcessor]:
     """The real search sink, built by its own wiring from SearchFunction's environment, in-process."""
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in function_environment(config, "SearchFunction").items():
-            patch.setenv(name, value)
-        search_sink_processor.cache_clear()
-        try:
-            yield search_sink_processor()
-        finally:
-            search_sink_processor.cache_clear()
+    return built_in_process(config, "SearchFunction", search_sink_processor)
 
 
 def deliver(sink: SearchSinkProcessor, changes: Iterable[ChangeEvent]) -> list[str]:
