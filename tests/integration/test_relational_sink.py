@@ -24,14 +24,13 @@ pytestmark = pytest.mark.integration
 
 
 def deliver(sink: RelationalSinkProcessor, changes: list[ChangeEvent], ids: list[str] | None = None) -> list[str]:
-    records = [
-        sqs_record(c.to_json(), message_id=mid) for c, mid in zip(changes, ids or [None] * len(changes), strict=True)
-    ]
+    message_ids: list[str | None] = list(ids) if ids is not None else [None] * len(changes)
+    records = [sqs_record(c.to_json(), message_id=mid) for c, mid in zip(changes, message_ids, strict=True)]
     response = process_partial_response({"Records": records}, sink.parse_record, sink)
     return [str(f["itemIdentifier"]) for f in response["batchItemFailures"]]
 
 
-def dead_letters(config: LocalConfig) -> list[dict[str, Any]]:
+def dead_letters(config: LocalConfig) -> list[Any]:
     sqs = config.session().client("sqs", endpoint_url=config.moto_endpoint)
     url = load_stack(config.stack_file).ref("RelationalDeadLetterQueue")
     response = sqs.receive_message(
