@@ -6,6 +6,8 @@ prism run                       every event source of the template, polled as La
 prism start-api                 the template's API on http://127.0.0.1:3000, beside the pollers (`sam local start-api`)
 prism demo                      the whole pipeline end to end, with a report
 prism lake query "SQL"          SQL over the local lake with DuckDB: the tables `changes` and `latest`, as in Athena
+prism search indices            each search alias, the index behind it, and whether its mapping is the code's
+prism search reindex [ENTITY]   move aliases to a new index generation with the code's mapping, no downtime
 """
 
 from __future__ import annotations
@@ -16,21 +18,27 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from prism.search.indices import INDICES
+from prism.search.reindex import ReindexError, alias_states, describe, reindex
 from prism_local import openapi
 from prism_local.analytics import render_table
 from prism_local.config import ConfigError, LocalConfig
 from prism_local.demo import run_demo
 from prism_local.lake_query import LakeQueryError, query_lake
+from prism_local.progress import ProgressBar
 from prism_local.runtime.api_gateway import ApiServerStartError
 from prism_local.runtime.local_runtime import LocalRuntime
 from prism_local.runtime.serve import ApiOptions, serve, serve_event_sources
-from prism_local.stack.control import stack_down, stack_status, stack_up
+from prism_local.stack.control import load_template, stack_down, stack_status, stack_up
 from prism_local.stack.errors import StackError
 from prism_local.stack.provision import load_stack
+from prism_local.stack.search_indices import osmem_client, template_index_prefix
 from prism_local.template.model import TemplateError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+
+    from opensearchpy import OpenSearch
 
 EXIT_OK, EXIT_FUNCTION_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -111,6 +119,24 @@ def _parser() -> argparse.ArgumentParser:
     )
     lake_query.add_argument("sql", help='e.g. "SELECT entity, count(*) AS items FROM latest GROUP BY entity"')
     lake_query.set_defaults(command=_lake_query)
+
+    search = commands.add_parser("search", help="the search indices of the local stack")
+    search_commands = search.add_subparsers(required=True, metavar="ACTION")
+    search_commands.add_parser(
+        "indices", help="each alias, the index behind it, its documents and whether its mapping is the code's"
+    ).set_defaults(command=_search_indices)
+    search_reindex = search_commands.add_parser(
+        "reindex",
+        help="move aliases to a new index generation built from the code's mapping (docs/search.md)",
+        description="Copy each entity's index into the next generation with the code's current mapping, swap "
+        "the alias atomically, freeze the old index and copy what was written meanwhile. The sink may keep "
+        "running; nothing is lost. docs/search.md explains the steps.",
+    )
+    search_reindex.add_argument(
+        "entities", nargs="*", choices=sorted(INDICES), metavar="ENTITY", help="default: every entity"
+    )
+    search_reindex.add_argument("--delete-old", action="store_true", help="delete the old generation once verified")
+    search_reindex.set_defaults(command=_search_reindex)
     return parser
 
 
@@ -247,6 +273,39 @@ def _lake_query(config: LocalConfig, args: argparse.Namespace) -> int:
     for line in render_table(result.columns, result.rows, indent=""):
         print(line)
     print(f"({len(result.rows)} row{'' if len(result.rows) == 1 else 's'})", file=sys.stderr)
+    return EXIT_OK
+
+
+def _search_target(config: LocalConfig) -> tuple[OpenSearch, str]:
+    _require_running_stack(config)
+    return osmem_client(config), template_index_prefix(load_template(config), config)
+
+
+def _search_indices(config: LocalConfig, _args: argparse.Namespace) -> int:
+    client, prefix = _search_target(config)
+    rows = [
+        (state.alias, state.index or "(none)", state.documents, "yes" if state.mapping_current else "no: reindex")
+        for state in alias_states(client, prefix)
+    ]
+    for line in render_table(("alias", "index", "documents", "mapping current"), rows, indent=""):
+        print(line)
+    return EXIT_OK
+
+
+def _search_reindex(config: LocalConfig, args: argparse.Namespace) -> int:
+    client, prefix = _search_target(config)
+    bars: dict[tuple[str, str], ProgressBar] = {}
+
+    def show(alias: str, phase: str, done: int, total: int) -> None:
+        if total:  # documents written while a phase runs can take it past its starting count
+            bars.setdefault((alias, phase), ProgressBar(f"{alias} {phase}", total)).update(done)
+
+    for entity in args.entities or sorted(INDICES):
+        try:
+            report = reindex(client, entity, prefix=prefix, delete_old=args.delete_old, progress=show)
+        except ReindexError as exc:
+            raise UsageError(f"reindex {entity}: {exc}") from exc
+        print(describe(report))
     return EXIT_OK
 
 

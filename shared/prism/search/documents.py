@@ -8,16 +8,25 @@ from prism.changes.envelope import Op
 from prism.search.indices import index_for
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from prism.changes.envelope import ChangeEvent
 
 
 def document(change: ChangeEvent) -> dict[str, Any]:
     """The document a change leaves: the item's searchable fields and the whole item, or a tombstone."""
-    base: dict[str, Any] = {"id": change.id, "entity": change.entity, "version": change.version}
-    image = change.image
-    if change.op is Op.DELETE or image is None:
+    image = None if change.op is Op.DELETE else change.image
+    return document_of(change.entity, change.id, change.version, image)
+
+
+def document_of(entity: str, entity_id: str, version: int, image: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The document of one entity at ``version``: its searchable fields (the current mapping's) and the whole
+    ``image``, or a tombstone when ``image`` is None. The sink builds documents from changes with it, and
+    ``reindex`` rebuilds stored documents with it, so both follow the code's current mapping."""
+    base: dict[str, Any] = {"id": entity_id, "entity": entity, "version": version}
+    if image is None:
         return base | {"deleted": True}
-    index = index_for(change.entity)
+    index = index_for(entity)
     fields = {name: image[name] for name in (*index.fields, "created_at", "updated_at") if name in image}
     return base | fields | {"deleted": False, "item": image}
 

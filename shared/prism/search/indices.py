@@ -10,13 +10,16 @@ the API returns without a DynamoDB read.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from opensearchpy import OpenSearch
 
-INDEX_GENERATION: Final = 1
+#: The generation a new alias starts at; ``reindex`` moves it to the next (``products-v2``, ...).
+FIRST_GENERATION: Final = 1
 
 #: Searched as words and filtered/sorted/faceted as exact values.
 _TEXT_AND_KEYWORD: Final = {"type": "text", "fields": {"keyword": {"type": "keyword", "ignore_above": 256}}}
@@ -24,6 +27,8 @@ _KEYWORD: Final = {"type": "keyword"}
 #: Money: exact to the cent (the full-precision value stays in ``item``).
 _MONEY: Final = {"type": "scaled_float", "scaling_factor": 100}
 _DATE: Final = {"type": "date", "format": "strict_date_optional_time||epoch_millis"}
+
+SETTINGS: Final = {"number_of_shards": 1}
 
 #: Fields every document has, whatever its entity.
 _COMMON: Final[dict[str, Any]] = {
@@ -58,19 +63,35 @@ class EntityIndex:
     def index_pattern(self, prefix: str = "") -> str:
         return f"{prefix}{self.name}-v*"
 
-    def current_index(self, prefix: str = "") -> str:
-        return f"{prefix}{self.name}-v{INDEX_GENERATION}"
+    def generation_index(self, generation: int, prefix: str = "") -> str:
+        return f"{prefix}{self.name}-v{generation}"
+
+    def generation_of(self, index_name: str, prefix: str = "") -> int | None:
+        """The generation of ``index_name`` (``products-v3`` -> 3), or None for an index not of this alias."""
+        head = f"{prefix}{self.name}-v"
+        tail = index_name.removeprefix(head)
+        return int(tail) if index_name.startswith(head) and tail.isdigit() else None
+
+    def fingerprint(self) -> str:
+        """A short hash of the mapping the code defines: an index whose ``_meta`` holds another was built
+        from an older mapping and needs ``reindex``."""
+        properties = json.dumps(_COMMON | self.fields, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(properties.encode()).hexdigest()[:12]
 
     def mappings(self) -> dict[str, Any]:
         # strict: a field the sink does not know of is a bug to surface, not a mapping to guess.
-        return {"dynamic": "strict", "properties": _COMMON | self.fields}
+        return {
+            "_meta": {"owner": "prism", "mapping": self.fingerprint()},
+            "dynamic": "strict",
+            "properties": _COMMON | self.fields,
+        }
 
     def template_body(self, prefix: str = "") -> dict[str, Any]:
         return {
             "index_patterns": [self.index_pattern(prefix)],
             "priority": 100,
-            "template": {"settings": {"number_of_shards": 1}, "mappings": self.mappings()},
-            "_meta": {"owner": "prism", "generation": INDEX_GENERATION},
+            "template": {"settings": SETTINGS, "mappings": self.mappings()},
+            "_meta": {"owner": "prism", "mapping": self.fingerprint()},
         }
 
 
@@ -98,7 +119,8 @@ def index_for(entity: str) -> EntityIndex:
 
 
 def ensure_indices(client: OpenSearch, prefix: str = "") -> list[str]:
-    """Put every index template and create each ``<alias>-v1`` with its alias, unless the alias exists.
+    """Put every index template and create each ``<alias>-v1`` with its alias, unless the alias exists
+    (after a ``reindex`` it points at a later generation, which is left as it is).
 
     Idempotent and cheap (one request per template, one alias check per entity): the local stack calls it on
     ``stack up`` and the sink at every cold start. Returns the aliases it created.
@@ -111,7 +133,9 @@ def ensure_indices(client: OpenSearch, prefix: str = "") -> list[str]:
             continue
         # 400 (resource_already_exists_exception): another cold start created it first.
         client.indices.create(
-            index=index.current_index(prefix), body={"aliases": {alias: {"is_write_index": True}}}, ignore=[400]
+            index=index.generation_index(FIRST_GENERATION, prefix),
+            body={"aliases": {alias: {"is_write_index": True}}},
+            ignore=[400],
         )
         created.append(alias)
     return created

@@ -14,7 +14,8 @@ Each bulk item's status decides the fate of its record alone:
 - 2xx: written.
 - 409 (version conflict): OpenSearch already holds this version or a newer one. That is the goal reached, so
   it is success, counted (``conflicts``) and never retried.
-- 429 and 5xx, or a bulk request that failed as a whole (connection lost, timeout): retried, only those
+- 429 and 5xx, a 403 ``cluster_block_exception`` (a write routed to an index that was just made read-only,
+  see ``reindex``), or a bulk request that failed as a whole (connection lost, timeout): retried, only those
   items, a bounded number of times with exponential backoff; what still fails is reported as a batch item
   failure (SearchUnavailableError) and SQS delivers it again later.
 - any other 4xx (a 400 ``mapper_parsing_exception``: a value the mapping refuses): the record fails with the
@@ -178,7 +179,7 @@ class SearchSinkProcessor(TwoPhaseBatchProcessor):
                 self.summary.tombstones += item.change.op is Op.DELETE
             elif status == 409:
                 self.summary.conflicts += 1
-            elif status in _RETRYABLE:
+            elif status in _RETRYABLE or _write_blocked(outcome):
                 item.error = f"status {status}: {_reason(outcome)}"
                 retry.append(item)
             else:
@@ -206,6 +207,14 @@ class SearchSinkProcessor(TwoPhaseBatchProcessor):
             extra={"message_id": getattr(record, "message_id", None), "error": repr(error)},
         )
         return super().failure_handler(record, exception)
+
+
+def _write_blocked(outcome: dict[str, Any]) -> bool:
+    """A 403 ``cluster_block_exception``: the index behind the alias is read-only. ``reindex`` freezes the
+    old generation right after its alias swap, so a write routed to it just before is sent again, and the
+    alias now routes it to the new generation (AWS also blocks writes for a while when disk runs low)."""
+    error = outcome.get("error")
+    return int(outcome["status"]) == 403 and isinstance(error, dict) and error.get("type") == "cluster_block_exception"
 
 
 def _reason(outcome: dict[str, Any]) -> str:

@@ -16,7 +16,7 @@ from prism.changes.envelope import ChangeEvent
 from prism.changes.reader import ChangeReader
 from prism.errors import ConfigurationError
 from prism.search.client import search_client
-from prism.search.indices import INDICES, ensure_indices
+from prism.search.indices import INDICES, EntityIndex, ensure_indices
 from prism.search.sink import RetryPolicy, SearchSinkProcessor, SearchSinkSummary
 from prism.settings import SearchSinkSettings
 from tests.support.cache import sqs_record
@@ -47,7 +47,8 @@ class FakeOpenSearch:
             scripted = self.script.get(target["_id"])
             if scripted:
                 status = scripted.pop(0)
-                items.append({"index": {"status": status, "error": {"type": f"s{status}", "reason": "scripted"}}})
+                kind = "cluster_block_exception" if status == 403 else f"s{status}"
+                items.append({"index": {"status": status, "error": {"type": kind, "reason": "scripted"}}})
                 continue
             held = self.docs.get(key)
             if held is not None and held[0] >= version:
@@ -128,6 +129,31 @@ def test_throttled_items_alone_are_retried_with_backoff_and_then_succeed() -> No
     assert [line["index"]["_id"] for line in client.requests[2][::2]] == ["p_2"]
     assert sleeps == [0.1, 0.2]
     assert (summary.indexed, summary.retried, summary.unavailable) == (2, 2, 0)
+
+
+def test_a_write_to_an_index_frozen_by_reindex_is_sent_again_through_the_alias() -> None:
+    client = FakeOpenSearch(script={"p_2": [403]})  # cluster_block_exception: the old generation is read-only
+
+    failures, summary, sleeps = run(client, [change("product", "p_1", 1), change("product", "p_2", 1)])
+
+    assert failures == []
+    assert [line["index"]["_index"] for line in client.requests[1][::2]] == ["products"]
+    assert (summary.indexed, summary.retried, summary.rejected) == (2, 1, 0)
+    assert sleeps == [0.1]
+
+
+def test_another_403_is_refused_without_retries() -> None:
+    class Forbidden(FakeOpenSearch):
+        def bulk(self, body: str) -> dict[str, Any]:
+            response = super().bulk(body)
+            response["items"][0]["index"]["error"]["type"] = "security_exception"
+            return response
+
+    failures, summary, sleeps = run(Forbidden(script={"p_1": [403]}), [change("product", "p_1", 1)])
+
+    assert failures == ["m-0"]
+    assert (summary.rejected, summary.retried) == (1, 0)
+    assert sleeps == []
 
 
 def test_items_still_throttled_after_the_last_attempt_alone_are_batch_item_failures() -> None:
@@ -227,6 +253,20 @@ def test_ensure_indices_puts_templates_and_creates_each_alias_once() -> None:
     assert properties["deleted"] == {"type": "boolean"}
     assert properties["item"] == {"type": "object", "enabled": False}
     assert products["template"]["mappings"]["dynamic"] == "strict"
+    assert products["template"]["mappings"]["_meta"]["mapping"] == INDICES["product"].fingerprint()
+
+
+def test_generations_and_fingerprints_name_what_reindex_needs() -> None:
+    products = INDICES["product"]
+    assert products.generation_index(3, "t1-") == "t1-products-v3"
+    assert products.generation_of("t1-products-v12", "t1-") == 12
+    assert products.generation_of("t1-products-v1x", "t1-") is None
+    assert products.generation_of("products-v1", "t1-") is None
+    assert products.generation_of("t1-customers-v1", "t1-") is None
+    changed = EntityIndex(products.entity, products.name, products.fields | {"stock": {"type": "integer"}})
+    assert changed.fingerprint() != products.fingerprint()
+    assert EntityIndex(products.entity, products.name, dict(products.fields)).fingerprint() == products.fingerprint()
+    assert len({index.fingerprint() for index in INDICES.values()}) == len(INDICES)
 
 
 ENV = {"SEARCH_URL": "https://search-prism.us-east-1.es.amazonaws.com", "AWS_REGION": "us-east-1"}
