@@ -48,6 +48,9 @@ def test_the_demo_carries_every_api_change_to_every_sink(local_servers: LocalCon
     assert_stores_match(report, int(published.group(2)))
     assert_search_matches(report, int(published.group(2)))
     assert_analytics_table(report)
+    assert_stores_at_a_glance(report)
+    assert_search_example(report)
+    assert_lake_query(report, int(published.group(2)))
     assert "already running; using stack prism-demo-" in result.stderr, "a running stack is left alone"
 
 
@@ -133,3 +136,67 @@ def assert_analytics_table(report: str) -> None:
     assert table is not None, "the analytics table is missing"
     for row in table.group(1).splitlines():
         assert re.search(r"@example\.com\s+\d+\s+\d+\.\d\d$", row), row
+
+
+def assert_stores_at_a_glance(report: str) -> None:
+    """One row per store: DynamoDB's live items (the reference), then MySQL, OpenSearch and the lake's
+    ``latest`` holding as many and matching; the cache holds some (what was read, read-through) and matches."""
+    assert "stores at a glance: live items, and whether each store matches DynamoDB" in report
+    counts = {}
+    for store, verdict in (
+        ("DynamoDB", "-"),
+        ("MySQL", "yes"),
+        ("OpenSearch", "yes"),
+        ("lake", "yes"),
+        ("cache", "yes"),
+    ):
+        row = re.search(rf"^  {store}\s+(\d+)  {re.escape(verdict)}(?:\s|$)", report, re.MULTILINE)
+        assert row is not None, f"the {store} row is missing or does not match"
+        counts[store] = int(row.group(1))
+    mysql_live = sum(
+        int(row.group(1))
+        for row in re.finditer(r"^  (?:customers|products|orders)\s+v_\w+\s+(\d+)", report, re.MULTILINE)
+    )
+    assert counts["DynamoDB"] == mysql_live > 0
+    assert counts["MySQL"] == counts["OpenSearch"] == counts["lake"] == counts["DynamoDB"]
+    assert 0 < counts["cache"] <= counts["DynamoDB"], "entities read and not written since are cached"
+
+
+def assert_search_example(report: str) -> None:
+    """The search through the API: 5 products, dearest first, and facets counting every live product."""
+    header = re.search(
+        r"one search through the API: GET /search\?q=product&entity=product&sort=-price&limit=5  -> 200, (\d+) hit"
+        r"\(s\)\n  entity\s+id\s+name\s+category\s+price\s+stock\n  -[- ]+\n((?:  product .*\n)+)"
+        r"  facets: (.*)$",
+        report,
+        re.MULTILINE,
+    )
+    assert header is not None, "the search example is missing"
+    hits = header.group(2).splitlines()
+    assert int(header.group(1)) == len(hits) == 5
+    prices = [float(re.split(r"\s+", hit.strip())[5]) for hit in hits]
+    for hit in hits:
+        assert re.match(r"  product\s+sku-\d+\s+Product \d+\s+(books|games|tools|garden)\s+\d+\.\d\d\s+\d+$", hit), hit
+    assert prices == sorted(prices, reverse=True), "sort=-price: dearest first"
+    products = re.search(r"^  products\s+v_products\s+(\d+)", report, re.MULTILINE)
+    assert products is not None
+    facet = re.search(r"entity: product (\d+)", header.group(3))
+    assert facet is not None
+    assert int(facet.group(1)) == int(products.group(1)), "the facets count every live product"
+    categories = re.search(r"category: ([^;]+)", header.group(3))
+    assert categories is not None
+    assert sum(int(part.split()[1]) for part in categories.group(1).split(", ")) == int(products.group(1))
+
+
+def assert_lake_query(report: str, published: int) -> None:
+    """The lake query: its SQL, then changes per entity and op, which add up to every change published."""
+    table = re.search(
+        r"one lake query \(prism lake query, DuckDB over the lake's objects\):\n"
+        r"  SELECT entity, op, count\(DISTINCT event_id\) AS changes\n(?:  .*\n)*?"
+        r"  entity\s+op\s+changes\n  -[- ]+\n((?:  \w+\s+(?:upsert|delete)\s+\d+\n?)+)",
+        report,
+    )
+    assert table is not None, "the lake query is missing"
+    rows = {tuple(line.split()[:2]): int(line.split()[2]) for line in table.group(1).splitlines()}
+    assert set(rows) == {("customer", "delete"), ("customer", "upsert"), ("order", "upsert"), ("product", "upsert")}
+    assert sum(rows.values()) == published

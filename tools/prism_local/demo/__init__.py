@@ -5,12 +5,14 @@ through it over HTTP (creates, reads, updates, deletes, refused requests), lets 
 carry every change through the fanout to SNS and every sink queue, to the cache sink, the relational sink
 (into MySQL), the search sink (into OpenSearch, osmem locally) and the lake sink (into S3), waits until the
 MySQL projection and the search indices equal DynamoDB and the lake holds every change, and reports API
-statuses, cache hit ratio, counts, each store beside DynamoDB, the lake's objects, one analytics query and
-anything dead-lettered. It stops what it started.
+statuses, cache hit ratio, counts, every store's live items beside DynamoDB's (MySQL, OpenSearch, the lake's
+``latest`` view, the cache), the lake's objects, one search through the API, one lake query, one analytics
+query and anything dead-lettered. It stops what it started.
 """
 
 from __future__ import annotations
 
+import hashlib
 import sys
 import time
 import uuid
@@ -18,12 +20,14 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer
+from redis import Redis
 
-from prism.entities import DELETED_ATTRIBUTE, ENTITY_ATTRIBUTE, ID_ATTRIBUTE, VERSION_ATTRIBUTE
+from prism.entities import DELETED_ATTRIBUTE, ENTITY_ATTRIBUTE, ENTITY_TYPES, ID_ATTRIBUTE, VERSION_ATTRIBUTE
 from prism.relational.rows import ORDERS, TABLES
 from prism_local.analytics import analytics_query, run_query
 from prism_local.demo.api_workload import drive
-from prism_local.demo.lake import LakeContents, read_lake
+from prism_local.demo.cache import read_cache
+from prism_local.demo.lake import LakeContents, example_lake_query, latest_keys, read_lake
 from prism_local.demo.queues import FAILURE_QUEUES, depth
 from prism_local.demo.report import (
     AnalyticsTable,
@@ -37,11 +41,13 @@ from prism_local.demo.report import (
     StoreComparison,
     StoreState,
     caught_up,
+    compare_cache,
+    compare_lake_latest,
     compare_search,
     compare_stores,
     render,
 )
-from prism_local.demo.search import read_indices, search_client
+from prism_local.demo.search import example_search, read_indices, search_client
 from prism_local.progress import ProgressBar
 from prism_local.runtime.api_gateway.server import ApiGatewayServer
 from prism_local.runtime.esm.checkpoints import CheckpointStore
@@ -73,6 +79,10 @@ SEARCH_CATCH_UP_S = 60.0
 LAKE_CATCH_UP_S = 60.0
 #: The analytics query whose answer the report shows (sql/analytics/<name>.sql).
 REPORTED_QUERY = "top_customers"
+#: Template parameter naming the Redis the API and the cache sink use.
+CACHE_URL_PARAMETER = "CacheUrl"
+#: redis-server's databases beside database 0 (which the running stack's cache uses): 1..15 by default.
+SPARE_REDIS_DATABASES = 15
 
 
 def _say(message: str) -> None:
@@ -84,7 +94,7 @@ def run_demo(config: LocalConfig, *, items: int, keep_stack: bool) -> int:
     already_up = LocalStack(config).status().all_ready
     if already_up:
         # A running stack may hold earlier data; the demo provisions its own copy of the template beside it.
-        config = config.with_overrides(stack_name=f"prism-demo-{uuid.uuid4().hex[:6]}")
+        config = _own_cache_database(config.with_overrides(stack_name=f"prism-demo-{uuid.uuid4().hex[:6]}"))
     _say(f"▸ local stack ({'already running; using stack ' + config.stack_name if already_up else 'starting'})")
     try:
         up = stack_up(config, lambda message: _say(f"  · {message}"))
@@ -97,6 +107,26 @@ def run_demo(config: LocalConfig, *, items: int, keep_stack: bool) -> int:
             stack_down(config, lambda message: _say(f"  · {message}"))
     print(render(result))
     return 0 if result.passed else 1
+
+
+def _cache_url(config: LocalConfig) -> str:
+    return config.parameter_overrides.get(CACHE_URL_PARAMETER, config.redis_url)
+
+
+def _own_cache_database(config: LocalConfig) -> LocalConfig:
+    """``config`` with a Redis database of its stack's own, emptied, for the API and the cache sink.
+
+    Cache keys carry no stack name (``prism:{entity}:{id}``), and the demo's product ids (``sku-00000``...)
+    repeat from run to run, so in the running stack's database the demo could read another stack's entries and
+    could not tell its own cache apart from theirs. The database is only a cache: emptying it costs misses.
+    """
+    digest = hashlib.sha256(config.stack_name.encode()).digest()
+    database = 1 + int.from_bytes(digest[:4], "big") % SPARE_REDIS_DATABASES
+    url = f"redis://{config.host}:{config.ports.redis}/{database}"
+    with Redis.from_url(url) as client:
+        client.flushdb()
+    overrides = {**config.parameter_overrides, CACHE_URL_PARAMETER: url}
+    return config.with_overrides(parameter_overrides=overrides)
 
 
 def _drive_pipeline(config: LocalConfig, moto_instance_id: str, items: int, began: float) -> DemoResult:
@@ -125,24 +155,31 @@ def _drive_pipeline(config: LocalConfig, moto_instance_id: str, items: int, bega
                     bar.update(done)
 
                 traffic = drive(server.url, items, progress)
-            expected = len(traffic.writes_ms)
-            _say("▸ fanout: stream -> envelopes -> SNS -> sink queues, each consumed by its sink function")
-            _say(f"▸ relational sink: RelationalQueue -> MySQL {config.database_name}, until it equals DynamoDB")
-            dynamodb = session.client("dynamodb", endpoint_url=config.moto_endpoint)
-            source = _dynamodb_state(dynamodb, stack.ref(TABLE))
-            with root_connection(config, config.database_name) as connection:
-                stores = _await_projection(source, connection, config)
-                analytics = AnalyticsTable(
-                    "top customers by revenue",
-                    f"sql/analytics/{REPORTED_QUERY}.sql",
-                    run_query(connection, analytics_query(REPORTED_QUERY), source=REPORTED_QUERY),
-                )
-            prefix = search_index_prefix(config)
-            _say(f"▸ search sink: SearchQueue -> OpenSearch aliases {prefix}customers/products/orders, until equal")
-            search = _await_search(source, search_client(config), prefix)
+                expected = len(traffic.writes_ms)
+                _say("▸ fanout: stream -> envelopes -> SNS -> sink queues, each consumed by its sink function")
+                _say(f"▸ relational sink: RelationalQueue -> MySQL {config.database_name}, until it equals DynamoDB")
+                dynamodb = session.client("dynamodb", endpoint_url=config.moto_endpoint)
+                source = _dynamodb_state(dynamodb, stack.ref(TABLE))
+                with root_connection(config, config.database_name) as connection:
+                    stores = _await_projection(source, connection, config)
+                    analytics = AnalyticsTable(
+                        "top customers by revenue",
+                        f"sql/analytics/{REPORTED_QUERY}.sql",
+                        run_query(connection, analytics_query(REPORTED_QUERY), source=REPORTED_QUERY),
+                    )
+                prefix = search_index_prefix(config)
+                _say(f"▸ search sink: SearchQueue -> OpenSearch aliases {prefix}customers/products/orders, until equal")
+                search = _await_search(source, search_client(config), prefix)
+                # Once the indices equal DynamoDB, a search answers from every product.
+                searched = example_search(server.url)
             _say("▸ lake sink: LakeQueue -> gzipped NDJSON objects in the lake bucket, until it holds every change")
             lake = _await_lake(s3, stack.ref("LakeBucket"), expected)
             runner.wait_until_idle(timeout=30)
+            _say("▸ lake and cache: the lake's latest view (prism lake query) and the stack's Redis beside DynamoDB")
+            lake_latest = compare_lake_latest(source, latest_keys(config))
+            lake_query = example_lake_query(config)
+            with Redis.from_url(_cache_url(config)) as redis:
+                cache = compare_cache(source, read_cache(redis, sorted(ENTITY_TYPES)))
         finally:
             runner.stop(timeout=30)
         stats = runner.stats()
@@ -198,7 +235,11 @@ def _drive_pipeline(config: LocalConfig, moto_instance_id: str, items: int, bega
         search,
         lake_figures,
         analytics,
-        time.monotonic() - began,
+        lake_latest=lake_latest,
+        cache=cache,
+        search_example=searched,
+        lake_query=lake_query,
+        elapsed_s=time.monotonic() - began,
     )
 
 

@@ -1,23 +1,29 @@
-"""The demo's report: what the API answered, what the fanout did, what each sink counted, whether the MySQL
-projection and the OpenSearch indices equal DynamoDB, what the lake holds, and how fast."""
+"""The demo's report: what the API answered, what the fanout did, what each sink counted, every store's live
+items beside DynamoDB's (MySQL, OpenSearch, the lake's ``latest`` view, the cache), what the lake holds, one
+search and one lake query as a user would run them, and how fast."""
 
 from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from prism.cache.entries import CachedAbsence, CacheHit
 from prism.relational.rows import TABLES
 from prism.search.indices import INDICES
 from prism_local.analytics import render_table
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
     from prism_local.analytics import QueryResult
     from prism_local.demo.api_workload import ApiTraffic
 
 #: An entity's state in a store: its version, and whether it is deleted (a tombstone).
 EntityState = tuple[int, bool]
+#: A change or a live key at a version: entity, id, version.
+VersionedKey = tuple[str, str, int]
 #: An order line as both stores can state it: order id, line number (from 1), sku, qty, unit price.
 OrderLine = tuple[str, int, str, int, Decimal]
 
@@ -211,6 +217,185 @@ def caught_up(dynamodb: StoreState, mysql: StoreState) -> int:
 
 
 @dataclass(frozen=True)
+class LakeLatestComparison:
+    """The lake's ``latest`` view (newest version per key, deletes excluded) against DynamoDB's live items."""
+
+    live: int  # rows of ``latest``
+    missing: int  # live in DynamoDB, absent from ``latest`` or there at another version
+    extra: int  # in ``latest`` but not live in DynamoDB at that version (deleted, older, unknown)
+
+    @property
+    def matches(self) -> bool:
+        return not self.missing and not self.extra
+
+
+def compare_lake_latest(dynamodb: StoreState, latest: Iterable[VersionedKey]) -> LakeLatestComparison:
+    """``latest`` matches when its (entity, id, version) set is exactly DynamoDB's live items."""
+    live = {
+        (entity, entity_id, version)
+        for (entity, entity_id), (version, deleted) in dynamodb.entities.items()
+        if not deleted
+    }
+    rows = list(latest)
+    in_lake = set(rows)
+    # A duplicate row would be a key twice in ``latest``: count it as extra, not hide it in the set.
+    return LakeLatestComparison(len(rows), len(live - in_lake), len(in_lake - live) + len(rows) - len(in_lake))
+
+
+#: What the cache holds for one key, decoded by ``prism.cache.entries.decode_entry``: a body at a version, a
+#: cached absence (a delete fence, or a brief "not found"), or None for a fence that reads miss.
+CacheEntry = CacheHit | CachedAbsence | None
+
+
+@dataclass(frozen=True)
+class CacheComparison:
+    """The cache's entries against DynamoDB. The cache is read-through: it holds only what was read since the
+    last write of each key, so it matches when every cached body is at DynamoDB's current version of a live
+    key, and no cached absence hides a live one; how many keys it holds is not compared."""
+
+    bodies: int  # entities cached as live
+    fences: int  # invalidated after a write: reads miss until the next read refills
+    absences: int  # delete fences and "not found" entries
+    stale: int  # a body at another version than DynamoDB's
+    not_live: int  # a body for a key DynamoDB holds deleted, or not at all
+    hidden: int  # a cached absence for a key that is live in DynamoDB
+
+    @property
+    def matches(self) -> bool:
+        return not self.stale and not self.not_live and not self.hidden
+
+
+def compare_cache(dynamodb: StoreState, entries: Mapping[tuple[str, str], CacheEntry]) -> CacheComparison:
+    """Each cache entry, by (entity, id), against DynamoDB's state of that key."""
+    bodies = fences = absences = stale = not_live = hidden = 0
+    for key, entry in entries.items():
+        state = dynamodb.entities.get(key)
+        live_version = state[0] if state is not None and not state[1] else None
+        if isinstance(entry, CacheHit):
+            bodies += 1
+            if live_version is None:
+                not_live += 1
+            elif entry.version != live_version:
+                stale += 1
+        elif isinstance(entry, CachedAbsence):
+            absences += 1
+            hidden += live_version is not None
+        else:
+            fences += 1
+    return CacheComparison(bodies, fences, absences, stale, not_live, hidden)
+
+
+@dataclass(frozen=True)
+class GlanceRow:
+    """One store in the at-a-glance table: its live items, and whether it matches DynamoDB (None for DynamoDB,
+    the reference) with the reason when it does not, or a note on what it holds."""
+
+    store: str
+    live: int
+    matches: bool | None
+    note: str = ""
+
+
+def at_a_glance(
+    stores: StoreComparison, search: SearchComparison, lake: LakeLatestComparison, cache: CacheComparison
+) -> tuple[GlanceRow, ...]:
+    """One row per store, from the detailed comparisons (MySQL's order lines are not entities: left out)."""
+    entity_rows = [row for row in stores.rows if row.tombstones is not None]
+    return (
+        GlanceRow("DynamoDB", sum(row.dynamodb for row in entity_rows), None, "the reference"),
+        GlanceRow(
+            "MySQL",
+            sum(row.mysql for row in entity_rows),
+            stores.matches,
+            "" if stores.matches else f"{stores.mismatches} mismatch(es), see below",
+        ),
+        GlanceRow(
+            "OpenSearch",
+            sum(row.opensearch for row in search.rows),
+            search.matches,
+            "" if search.matches else f"{search.mismatches} mismatch(es), see below",
+        ),
+        GlanceRow(
+            "lake",
+            lake.live,
+            lake.matches,
+            "`latest`: newest version per key, deletes excluded"
+            if lake.matches
+            else f"`latest`: {lake.missing} live item(s) missing or at another version, {lake.extra} not live",
+        ),
+        GlanceRow(
+            "cache",
+            cache.bodies,
+            cache.matches,
+            f"read-through (what was read since its last write); {cache.fences} fence(s),"
+            f" {cache.absences} cached absence(s)"
+            if cache.matches
+            else f"{cache.stale} at another version, {cache.not_live} cached live but deleted or unknown,"
+            f" {cache.hidden} cached absent but live",
+        ),
+    )
+
+
+def render_glance(rows: Iterable[GlanceRow]) -> list[str]:
+    """The at-a-glance table: store, live items, matches DynamoDB (yes / no / the reference) and the note."""
+    cells = [(row.store, row.live, _verdict(row.matches), row.note) for row in rows]
+    return [
+        "stores at a glance: live items, and whether each store matches DynamoDB",
+        *render_table(("store", "live items", "matches DynamoDB", "note"), cells),
+    ]
+
+
+def _verdict(matches: bool | None) -> str:
+    if matches is None:
+        return "-"
+    return "yes" if matches else "NO"
+
+
+@dataclass(frozen=True)
+class SearchExample:
+    """One search through the API: its request path, HTTP status, hits (items as stored) and facet counts."""
+
+    path: str
+    status: int
+    items: tuple[dict[str, Any], ...]
+    facets: dict[str, dict[str, int]]
+
+
+#: The hits' columns the report shows, in this order, when any hit has them.
+SEARCH_COLUMNS = ("entity", "id", "name", "category", "price", "stock", "status", "tier")
+
+
+def render_search_example(example: SearchExample) -> list[str]:
+    """The request, a table of its hits (the columns the hits have, of SEARCH_COLUMNS) and one facets line."""
+    columns = [column for column in SEARCH_COLUMNS if any(column in item for item in example.items)] or ["id"]
+    facets = "; ".join(
+        f"{name}: " + (", ".join(f"{value} {count}" for value, count in counts.items()) or "none")
+        for name, counts in example.facets.items()
+    )
+    return [
+        f"one search through the API: GET {example.path}  -> {example.status}, {len(example.items)} hit(s)",
+        *render_table(columns, [[item.get(column) for column in columns] for item in example.items]),
+        f"  facets: {facets or 'none'}",
+    ]
+
+
+@dataclass(frozen=True)
+class LakeQueryAnswer:
+    """One analyst's query over the lake, run as ``prism lake query`` runs it (DuckDB over the lake's objects)."""
+
+    sql: str
+    result: QueryResult
+
+
+def render_lake_query(answer: LakeQueryAnswer) -> list[str]:
+    return [
+        "one lake query (prism lake query, DuckDB over the lake's objects):",
+        *(f"  {line}" for line in answer.sql.strip().splitlines()),
+        *render_table(answer.result.columns, answer.result.rows),
+    ]
+
+
+@dataclass(frozen=True)
 class AnalyticsTable:
     """One analytics query's result, as the report shows it."""
 
@@ -231,7 +416,20 @@ class DemoResult:
     search: SearchComparison
     lake: LakeFigures
     analytics: AnalyticsTable
+    lake_latest: LakeLatestComparison
+    cache: CacheComparison
+    search_example: SearchExample
+    lake_query: LakeQueryAnswer
     elapsed_s: float
+
+    @property
+    def glance(self) -> tuple[GlanceRow, ...]:
+        return at_a_glance(self.stores, self.search, self.lake_latest, self.cache)
+
+    @property
+    def search_answered(self) -> bool:
+        """The example search succeeded and found something (its query matches every demo product)."""
+        return self.search_example.status == 200 and bool(self.search_example.items)
 
     @property
     def expected(self) -> set[tuple[str, str, int]]:
@@ -256,6 +454,9 @@ class DemoResult:
             and self.search.matches
             and not self.search_sink.rejected
             and self.lake_complete
+            and self.lake_latest.matches
+            and self.cache.matches
+            and self.search_answered
             and not self.relational.dead_lettered
             and not server_errors
             and not self.traffic.unexpected
@@ -301,8 +502,8 @@ def render(result: DemoResult) -> str:
     lines.extend(f"unexpected API answer: {problem}" for problem in t.unexpected[:10])
     lines.extend(f"envelope no API write explains: {key}" for key in sorted(result.unexplained())[:10])
     verdict = (
-        "every change reached every sink; MySQL and OpenSearch match DynamoDB; the lake holds every change;"
-        " no 5xx;"
+        "every change reached every sink; MySQL, OpenSearch, the lake's latest view and the cache match DynamoDB;"
+        " the lake holds every change; the search found products; no 5xx;"
         " nothing was dead-lettered"
         if result.passed
         else "see the rows above"
@@ -312,10 +513,12 @@ def render(result: DemoResult) -> str:
 
 
 def _stores(result: DemoResult) -> list[str]:
-    """The stores section: DynamoDB against the MySQL projection, the relational sink's figures, and one
-    analytics query's answer."""
+    """The stores section: every store at a glance, then DynamoDB against the MySQL projection in detail, the
+    relational sink's figures, and one analytics query's answer."""
     stores, r, a = result.stores, result.relational, result.analytics
     lines = [
+        "",
+        *render_glance(result.glance),
         "",
         f"stores: DynamoDB (live items) vs MySQL views in {stores.database}",
         "  entity         view             DynamoDB     MySQL   tombstones  mismatches",
@@ -346,8 +549,8 @@ def _stores(result: DemoResult) -> list[str]:
 
 
 def _search(result: DemoResult) -> list[str]:
-    """The search section: DynamoDB's live items against each alias's live documents (tombstones apart), and
-    the search sink's figures."""
+    """The search section: DynamoDB's live items against each alias's live documents (tombstones apart), the
+    search sink's figures, and one search through the API with its hits and facets."""
     search, figures = result.search, result.search_sink
     lines = [
         "",
@@ -372,12 +575,12 @@ def _search(result: DemoResult) -> list[str]:
         f" {figures.conflicts} version conflicts ignored, {figures.retried} item retries,"
         f" {figures.rejected} rejected, {figures.unavailable} unavailable)"
     )
-    return lines
+    return [*lines, "", *render_search_example(result.search_example)]
 
 
 def _lake(result: DemoResult) -> list[str]:
-    """The lake line: objects written and the distinct changes the lake's objects hold against the envelopes
-    published (read back from S3, gunzipped)."""
+    """The lake lines: objects written and the distinct changes the lake's objects hold against the envelopes
+    published (read back from S3, gunzipped), then one analyst's query over the lake and its answer."""
     lake = result.lake
     missing = len(result.expected - lake.changes)
     return [
@@ -386,4 +589,6 @@ def _lake(result: DemoResult) -> list[str]:
         f" {lake.records} changes read)",
         f"lake: distinct change event ids  {lake.event_ids:>5}   vs {result.fanout.published} envelopes published;"
         f" {missing} workload change(s) missing   {'ok' if result.lake_complete else 'MISSING'}",
+        "",
+        *render_lake_query(result.lake_query),
     ]
