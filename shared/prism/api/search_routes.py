@@ -7,14 +7,19 @@ and numbers here and are checked by ``search_query``, so a bad one is a 400 nami
 entity_routes).
 """
 
-from typing import Annotated, Any
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Annotated, Any, Final, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, core_schema
 
 from prism.api.entity_routes import JSON, Cursor, documented
+from prism.domain.models import Customer, Order, Product
 from prism.search.query import ENTITIES, MAX_LIMIT, SORTS, search_query
 from prism.search.service import SearchService
 
@@ -29,14 +34,68 @@ Instant = Annotated[
 ]
 
 
+def _entity_and_discriminator(
+    cls: type[BaseModel], _schema: CoreSchema, handler: GetJsonSchemaHandler
+) -> JsonSchemaValue:
+    """A hit's JSON schema: ``allOf`` its entity model's own schema, by reference, and ``entity``. Pydantic
+    would copy the inherited fields into a schema of their own; the reference keeps one model per entity for
+    clients (generators make the hit a subclass of Customer, Product or Order)."""
+    entity_model = next(base for base in cls.__bases__ if issubclass(base, BaseModel))
+    # handler(<a model's core schema>) inlines that model; a model met inside another schema becomes a $ref
+    # to its component, so ask for an array of it and keep the items.
+    reference = handler(core_schema.list_schema(entity_model.__pydantic_core_schema__))["items"]
+    entity = cls.model_fields["entity"].default
+    return {
+        "allOf": [
+            reference,
+            {"type": "object", "properties": {"entity": {"const": entity, "type": "string"}}, "required": ["entity"]},
+        ],
+        "title": cls.__name__,
+        "description": cls.__doc__,
+    }
+
+
+class CustomerHit(Customer):
+    """A customer exactly as ``GET /customers/{id}`` answers it, with ``entity: "customer"``."""
+
+    entity: Literal["customer"] = "customer"
+    __get_pydantic_json_schema__ = classmethod(_entity_and_discriminator)
+
+
+class ProductHit(Product):
+    """A product exactly as ``GET /products/{id}`` answers it, with ``entity: "product"``."""
+
+    entity: Literal["product"] = "product"
+    __get_pydantic_json_schema__ = classmethod(_entity_and_discriminator)
+
+
+class OrderHit(Order):
+    """An order exactly as ``GET /orders/{id}`` answers it, with ``entity: "order"``."""
+
+    entity: Literal["order"] = "order"
+    __get_pydantic_json_schema__ = classmethod(_entity_and_discriminator)
+
+
+SearchHit = Annotated[CustomerHit | ProductHit | OrderHit, Field(discriminator="entity")]
+_HITS: Final[Mapping[type[BaseModel], type[CustomerHit | ProductHit | OrderHit]]] = MappingProxyType(
+    {Customer: CustomerHit, Product: ProductHit, Order: OrderHit}
+)
+
+
+def search_hit(entity: Customer | Product | Order) -> CustomerHit | ProductHit | OrderHit:
+    """``entity`` as a search hit: the same model (so the same fields and serialization, money as strings)
+    with its ``entity`` discriminator."""
+    return _HITS[type(entity)].model_validate(entity, from_attributes=True)
+
+
 class SearchResults(BaseModel):
-    """One page of search results. ``items`` are the entities as stored (customers, products and orders
-    mixed when no ``entity`` is given; each has ``id`` and ``entity``); ``facets`` count everything the
-    search matches, per category, status and entity."""
+    """One page of search results. ``items`` are the entities exactly as ``GET /{collection}/{id}`` answers
+    them, each with its ``entity`` (customers, products and orders are mixed when no ``entity`` is given);
+    ``facets`` count everything the search matches, per category, status and entity."""
 
     model_config = ConfigDict(extra="forbid")
 
-    items: list[dict[str, Any]]
+    items: list[SearchHit]
     next_cursor: str | None = None
     facets: dict[str, dict[str, int]] = Field(
         description="facet (category, status, entity) -> value -> number of matching items"
@@ -81,5 +140,7 @@ def add_search_route(router: APIGatewayRouter, service: SearchService) -> None:
             sort=sort,
         )
         page = service.search(query, limit, cursor)
-        results = SearchResults(items=page.items, next_cursor=page.next_cursor, facets=page.facets)
+        results = SearchResults(
+            items=[search_hit(entity) for entity in page.items], next_cursor=page.next_cursor, facets=page.facets
+        )
         return Response(status_code=200, content_type=JSON, body=results.model_dump_json())
