@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 import threading
 import uuid
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -203,6 +204,7 @@ def test_a_new_searchable_field_is_filled_in_from_the_stored_items(
     client = osmem_client(stack)
     with search_sink(stack) as sink:
         assert deliver(sink, [change("order", f"o{n}", 10 + n) for n in range(5)]) == []
+        assert deliver(sink, [change("product", "p_exact", 4, price=Decimal("12345678901234567.89"))]) == []
         assert deliver(sink, [change("order", "o9", 3, deleted=True)]) == []
     alias = INDICES["order"].alias(prefix)
     by_sku = {"query": {"term": {"lines.sku": "sku-1"}}}
@@ -224,6 +226,10 @@ def test_a_new_searchable_field_is_filled_in_from_the_stored_items(
     assert report.verified == 6
     found = client.search(index=alias, body=by_sku)["hits"]["hits"]
     assert sorted(hit["_id"] for hit in found) == [f"o{n}" for n in range(5)]
+    product = INDICES["product"]
+    reindex(client, "product", prefix=prefix)  # the stored item's 19-digit price survives the copy exactly
+    exact = client.get(index=product.alias(prefix), id="p_exact")["_source"]
+    assert exact["item"]["price"] == Decimal("12345678901234567.89")
     tombstone = client.get(index=alias, id="o9")["_source"]
     assert tombstone == {"id": "o9", "entity": "order", "version": 3, "deleted": True}
 

@@ -10,12 +10,13 @@ import pytest
 from aws_lambda_powertools.utilities.batch import process_partial_response
 from opensearchpy import AWSV4SignerAuth, RequestsHttpConnection
 from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
+from opensearchpy.exceptions import SerializationError
 
 from prism.changes import exact_json
 from prism.changes.envelope import ChangeEvent
 from prism.changes.reader import ChangeReader
 from prism.errors import ConfigurationError
-from prism.search.client import search_client
+from prism.search.client import ExactJSONSerializer, search_client
 from prism.search.indices import INDICES, EntityIndex, ensure_indices
 from prism.search.sink import RetryPolicy, SearchSinkProcessor, SearchSinkSummary
 from prism.settings import SearchSinkSettings
@@ -301,3 +302,16 @@ def test_an_unsigned_client_talks_plain_http_and_signing_needs_https() -> None:
         SearchSinkSettings.from_env({k: v for k, v in ENV.items() if k != "SEARCH_URL"})
     with pytest.raises(ConfigurationError, match="SEARCH_URL is invalid"):
         SearchSinkSettings.from_env(ENV | {"SEARCH_URL": ""})
+
+
+def test_the_client_reads_and_writes_numbers_exactly() -> None:
+    serializer = ExactJSONSerializer()
+    body = {"price": Decimal("12345678901234567.89"), "stock": 3, "name": "Ü"}
+
+    text = serializer.dumps(body)
+
+    assert text == '{"price":12345678901234567.89,"stock":3,"name":"Ü"}'
+    assert serializer.loads(text) == body
+    assert serializer.dumps("already text") == "already text"
+    with pytest.raises(SerializationError):
+        serializer.loads("{not json")

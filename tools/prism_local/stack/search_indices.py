@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from opensearchpy import OpenSearch
 from opensearchpy.exceptions import OpenSearchException
 
+from prism.search.client import ExactJSONSerializer
 from prism.search.indices import INDICES, ensure_indices
 from prism_local.config import DEFAULT_STACK_NAME
 from prism_local.stack.errors import StackError
@@ -37,7 +38,7 @@ def template_index_prefix(template: Template, config: LocalConfig) -> str:
 
 
 def osmem_client(config: LocalConfig) -> OpenSearch:
-    return OpenSearch(hosts=[config.opensearch_url], timeout=10, max_retries=0)
+    return OpenSearch(hosts=[config.opensearch_url], serializer=ExactJSONSerializer(), timeout=10, max_retries=0)
 
 
 def prepare_search_indices(config: LocalConfig, prefix: str) -> list[str]:
