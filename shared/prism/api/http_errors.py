@@ -48,6 +48,7 @@ DOMAIN_STATUS: Final[dict[type[domain.PrismDomainError], int]] = {
     domain.StoreUnavailableError: 503,
     domain.InvalidSearchError: 400,
     domain.SearchIndexUnavailableError: 503,
+    domain.SearchItemUnreadableError: 500,
 }
 
 

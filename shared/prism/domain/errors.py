@@ -89,3 +89,12 @@ class SearchIndexUnavailableError(PrismDomainError):
     may succeed. The entity routes do not depend on it."""
 
     default_code = "search_unavailable"
+
+
+class SearchItemUnreadableError(PrismDomainError):
+    """A stored item in the search index that does not map to its API model. The sink indexes the images of
+    items the store wrote through the same storage models, so this is a bug (or a corrupted document), never
+    bad input: the search fails (a 500, logged with the entity and id) rather than answer a page that
+    silently lacks the item."""
+
+    default_code = "search_item_unreadable"

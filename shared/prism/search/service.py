@@ -20,8 +20,7 @@ from typing import TYPE_CHECKING, Any, Final
 from boto3.dynamodb.types import TypeSerializer
 
 from prism.changes import exact_json
-from prism.domain.errors import InvalidCursorError, InvalidSearchError
-from prism.errors import PrismError
+from prism.domain.errors import InvalidCursorError, InvalidSearchError, SearchItemUnreadableError
 from prism.observability import logger
 from prism.search.query import FACETS, MAX_LIMIT
 from prism.store.items import CustomerItem, OrderItem, ProductItem
@@ -49,17 +48,11 @@ _MAPPINGS: Final[Mapping[str, tuple[type[EntityItem], Callable[[Any], Entity]]]]
 _SERIALIZER: Final = TypeSerializer()
 
 
-class UnreadableSearchItemError(PrismError):
-    """A stored item in the search index that does not map to its API model. The sink indexes the images of
-    items the store wrote through the same storage models, so this is a bug (or a corrupted document), never
-    bad input: the search fails (a logged 500) rather than answer a page that silently lacks the item."""
-
-
 def entity_from_stored(item: Mapping[str, Any]) -> Entity:
     """The API model of a stored item (``item`` of a search document, read with exact numbers by the client's
     ``ExactJSONSerializer``: a float here would be refused), built the
     way the entity routes build theirs: the storage model reads the item, then ``prism.store.mapping`` maps
-    it. Raises UnreadableSearchItemError, with the cause, when the item does not map."""
+    it. Raises SearchItemUnreadableError, with the cause, when the item does not map."""
     entity = item.get("entity")
     try:
         storage, to_api = _MAPPINGS[str(entity)]
@@ -70,7 +63,7 @@ def entity_from_stored(item: Mapping[str, Any]) -> Entity:
             "A search hit does not map to its API model",
             extra={"entity": entity, "id": item.get("id"), "reason": f"{type(exc).__name__}: {exc}"},
         )
-        raise UnreadableSearchItemError(
+        raise SearchItemUnreadableError(
             f"the stored {entity} {item.get('id')!r} does not map to its API model"
         ) from exc
 

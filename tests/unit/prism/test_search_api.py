@@ -22,13 +22,18 @@ from prism.api.wiring import search_index
 from prism.changes import exact_json
 from prism.changes.attribute_values import item_to_plain
 from prism.domain.cursor import CursorCodec
-from prism.domain.errors import InvalidCursorError, InvalidSearchError, SearchIndexUnavailableError
+from prism.domain.errors import (
+    InvalidCursorError,
+    InvalidSearchError,
+    SearchIndexUnavailableError,
+    SearchItemUnreadableError,
+)
 from prism.errors import ConfigurationError
 from prism.search.client import ExactJSONSerializer
 from prism.search.opensearch_index import OpenSearchIndex, UnconfiguredSearchIndex
 from prism.search.port import SearchHit, SearchResult
 from prism.search.query import search_query
-from prism.search.service import SearchService, UnreadableSearchItemError, entity_from_stored
+from prism.search.service import SearchService, entity_from_stored
 from prism.settings import SearchReadSettings
 from prism.store.items import CustomerItem, EntityItem, OrderItem, ProductItem, StoredLine
 from prism.store.mapping import customer_from_item, order_from_item, product_from_item
@@ -347,7 +352,7 @@ def test_a_price_travels_exactly_through_the_search_client() -> None:
 def test_a_float_in_a_stored_item_is_refused_not_rounded() -> None:
     item = stored(product_item("BOOK-1", "19.99")) | {"price": 19.99}
 
-    with pytest.raises(UnreadableSearchItemError):
+    with pytest.raises(SearchItemUnreadableError):
         entity_from_stored(item)
 
 
@@ -391,11 +396,11 @@ def test_a_stored_item_that_does_not_map_fails_the_search_loudly(
     index = FakeSearchIndex(count=2)
     index.hits.insert(1, SearchHit(item, [9, item["id"], item["entity"]]))
 
-    with pytest.raises(UnreadableSearchItemError, match=item["id"]):
+    with pytest.raises(SearchItemUnreadableError, match=item["id"]):
         SearchService(index, CursorCodec(KEY)).search(search_query(), 5)
     status, body = answer(index)
 
-    assert (status, body["error"]["code"]) == (500, "internal_error")
+    assert (status, body["error"]["code"]) == (500, "search_item_unreadable")
     logged = next(r for r in caplog.records if r.getMessage() == "A search hit does not map to its API model")
     assert (vars(logged)["entity"], vars(logged)["id"]) == (item["entity"], item["id"])
     assert vars(logged)["reason"]
