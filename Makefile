@@ -71,6 +71,7 @@ bench: venv ## benchmarks (figures as ratios against a baseline from the same ru
 	$(BIN)/python -m bench.api_get
 	$(BIN)/python -m bench.relational_apply
 	$(BIN)/python -m bench.lake_apply
+	$(BIN)/python -m bench.search_apply
 
 .PHONY: openapi
 openapi: venv ## regenerate docs/openapi.json from the API's resolver

@@ -1,0 +1,411 @@
+"""Benchmark: the search sink's apply rate, next to raw ``helpers.bulk`` of the same documents and the naive
+one-index-call-per-document approach, on the same changes, in one run against a private local stack.
+
+    make bench            # or: .venv/bin/python -m bench.search_apply --changes 20000
+
+- **sink**: the real processor, built by its own wiring from SearchFunction's environment, fed SQS records
+  through ``process_partial_response`` in batches of the template's BatchSize (SQS record and envelope
+  parsing, the action and document of each change, one bulk request per batch, each item's status read:
+  everything the function does per batch).
+- **(a) raw**: ``opensearchpy.helpers.bulk`` of the same actions and documents (built up front, untimed, with
+  ``prism.search.documents``): ``chunk_size`` the same batch size, external versions, on a client built from
+  the same settings; the library serializes them, as it does for its users.
+- **(b) naive**: what common samples do: one ``client.index`` call per change (same document, external
+  version). Timed on the first changes only and stated as a rate.
+
+Each phase writes into indices of its own prefix, deleted and created afresh before each run (untimed, with
+``ensure_indices``); after each, the indices are read back and must hold exactly each key's newest change
+(its version, and whether it is a tombstone). Phases run ``--rounds`` times, interleaved, and the median
+counts. Goals (ratios from the same run): sink/(a) >= 0.8 and sink/(b) >= 3. When the sink misses its goal
+against (a) (or with --profile), each stage of the sink is timed alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.utilities.batch import process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from opensearchpy import helpers
+
+from bench.api_get import quiet_output
+from bench.relational_apply import freeze_heap, sink_batches, verdict
+from bench.relational_workload import WorkloadBuilder
+from prism.changes import exact_json
+from prism.search.client import search_client
+from prism.search.documents import action, document
+from prism.search.indices import INDICES, ensure_indices
+from prism.search.wiring import search_sink_processor
+from prism.settings import SearchSinkSettings
+from prism_local.config import REPO_ROOT
+from prism_local.demo.search import read_indices
+from tests.support.functions import built_in_process, queue_event_source
+from tests.support.relational_failover import private_stack
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from pathlib import Path
+
+    from opensearchpy import OpenSearch
+
+    from prism.changes.envelope import ChangeEvent
+    from prism.search.sink import SearchSinkProcessor
+
+RESULTS = REPO_ROOT / "bench" / "results"
+SEARCH_FUNCTION = "SearchFunction"
+GOAL_SINK_OVER_RAW = 0.8
+GOAL_SINK_OVER_NAIVE = 3.0
+RAW_PREFIX = "bench-raw-"
+NAIVE_PREFIX = "bench-naive-"
+
+Record = dict[str, Any]
+#: (entity, id) -> (version, deleted), as read_indices gives it.
+Held = dict[tuple[str, str], tuple[int, bool]]
+
+
+# ---------------------------------------------------------------------------------------------- the writers
+
+
+def newest(changes: Sequence[ChangeEvent]) -> Held:
+    """What the indices must hold after ``changes``: each key's newest change, its version and tombstone."""
+    held: Held = {}
+    for change in changes:
+        key = (change.entity, change.id)
+        if key not in held or change.version > held[key][0]:
+            held[key] = (change.version, document(change)["deleted"] is True)
+    return held
+
+
+def tombstones_in(held: Held) -> int:
+    return sum(1 for _, deleted in held.values() if deleted)
+
+
+def bulk_actions(changes: Sequence[ChangeEvent], prefix: str) -> list[dict[str, Any]]:
+    """(a)'s actions in ``helpers.bulk``'s form: the sink's action (alias, id, external version) and its
+    document as ``_source``."""
+    actions = []
+    for change in changes:
+        meta = action(change, prefix)["index"]
+        actions.append({"_op_type": "index", **meta, "_source": document(change)})
+    return actions
+
+
+def write_raw(client: OpenSearch, actions: Sequence[dict[str, Any]], chunk_size: int) -> None:
+    """(a): ``helpers.bulk`` in chunks of the sink's batch size; raises on any item that failed."""
+    written, errors = helpers.bulk(client, actions, chunk_size=chunk_size)
+    if errors or written != len(actions):
+        raise RuntimeError(f"(a) raw: helpers.bulk wrote {written} of {len(actions)}: {errors!r:.500}")
+
+
+def naive_calls(changes: Sequence[ChangeEvent], prefix: str) -> list[dict[str, Any]]:
+    """(b)'s calls: ``client.index`` arguments for each change, built up front."""
+    calls = []
+    for change in changes:
+        meta = action(change, prefix)["index"]
+        calls.append(
+            {
+                "index": meta["_index"],
+                "id": meta["_id"],
+                "body": document(change),
+                "version": meta["version"],
+                "version_type": meta["version_type"],
+            }
+        )
+    return calls
+
+
+def write_naive(client: OpenSearch, calls: Sequence[dict[str, Any]]) -> None:
+    """(b): one index request per change."""
+    for call in calls:
+        client.index(**call)
+
+
+def apply_through_sink(processor: SearchSinkProcessor, batches: Sequence[list[Record]]) -> int:
+    """Every batch through the real processor; returns the bulk requests it made. Raises on any failure."""
+    requests = 0
+    for batch in batches:
+        response = process_partial_response({"Records": batch}, processor.parse_record, processor)
+        summary = processor.summary
+        if response["batchItemFailures"] or summary.retried or summary.indexed != len(batch):
+            raise RuntimeError(f"the sink did not index a batch cleanly: {response}, {summary}")
+        requests += summary.bulk_requests
+    return requests
+
+
+# ---------------------------------------------------------------------------------------------- measuring
+
+
+class Indices:
+    """A phase's indices in osmem: deleted and created afresh before a run, read back after it."""
+
+    def __init__(self, client: OpenSearch, prefix: str) -> None:
+        self.client = client
+        self.prefix = prefix
+
+    def reset(self) -> None:
+        for index in INDICES.values():
+            behind = self.client.indices.get_alias(name=index.alias(self.prefix), ignore=[404])
+            names = [name for name in behind if name not in ("error", "status")]
+            if names:
+                self.client.indices.delete(index=",".join(names))
+        ensure_indices(self.client, self.prefix)
+
+    def held(self) -> Held:
+        aliases = ",".join(index.alias(self.prefix) for index in INDICES.values())
+        self.client.indices.refresh(index=aliases)
+        return read_indices(self.client, self.prefix)
+
+
+@dataclass
+class Phase:
+    label: str
+    indices: Indices
+    changes: int  # changes per run
+    run: Callable[[], object]
+    expected: Held
+    rates: list[float] = field(default_factory=list)
+
+    def measure(self) -> float:
+        self.indices.reset()
+        with quiet_output():
+            started = time.perf_counter()
+            self.run()
+            elapsed = time.perf_counter() - started
+        self.check()
+        rate = self.changes / elapsed
+        self.rates.append(rate)
+        return rate
+
+    def check(self) -> None:
+        """The phase's indices hold exactly each key's newest change: its version, tombstone or not."""
+        held = self.indices.held()
+        if held != self.expected:
+            wrong = sum(1 for key, value in self.expected.items() if held.get(key) != value)
+            extra = len(held.keys() - self.expected.keys())
+            raise RuntimeError(
+                f"{self.label}: {wrong:,} of {len(self.expected):,} keys differ from their newest change, "
+                f"{extra:,} documents not expected (indices {self.indices.prefix}*)"
+            )
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.rates)
+
+
+def stage_timings(
+    processor: SearchSinkProcessor, batches: Sequence[list[Record]], indices: Indices, changes: int
+) -> dict[str, float]:
+    """Each stage of the sink timed alone over the whole workload (its bulk requests into ``indices``),
+    µs per change."""
+    started = time.perf_counter()
+    parsed = [[processor.parse_record(SQSRecord(record)) for record in batch] for batch in batches]
+    parsing = time.perf_counter() - started
+
+    started = time.perf_counter()
+    bodies = [
+        "\n".join(
+            line
+            for change in batch
+            for line in (exact_json.dumps(action(change, indices.prefix)), exact_json.dumps(document(change)))
+        )
+        + "\n"
+        for batch in parsed
+    ]
+    encoding = time.perf_counter() - started
+
+    indices.reset()
+    started = time.perf_counter()
+    responses = [indices.client.bulk(body=body) for body in bodies]
+    sending = time.perf_counter() - started
+    if any(response["errors"] for response in responses):
+        raise RuntimeError("a bulk request of the stage timings had failed items")
+    return {
+        "envelope parsing (SQS record body -> ChangeEvent, pydantic)": parsing / changes * 1e6,
+        "actions and documents as bulk NDJSON (exact_json)": encoding / changes * 1e6,
+        f"bulk requests ({len(bodies)}, osmem over HTTP, response parsed)": sending / changes * 1e6,
+    }
+
+
+# ---------------------------------------------------------------------------------------------- the report
+
+
+def plot(phases: dict[str, Phase], title: str, path: Path) -> None:
+    import matplotlib  # noqa: PLC0415 - only the plot needs it, and it is slow to import
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    figure, axes = plt.subplots(figsize=(10, 5.5))
+    names = list(phases)
+    medians = [phases[n].median for n in names]
+    bars = axes.bar(range(len(names)), medians, color=["#4c72b0", "#55a868", "#c44e52"][: len(names)])
+    axes.bar_label(bars, labels=[f"{rate:,.0f}/s" for rate in medians], fontsize=9, padding=2)
+    for position, name in enumerate(names):
+        rounds = phases[name].rates
+        axes.scatter([position] * len(rounds), rounds, color="black", s=12, zorder=3)
+    axes.set_yscale("log")
+    axes.set_ylabel("changes indexed per second (bars: median; dots: rounds; log scale)")
+    labels = [phases[n].label.replace(": ", ":\n", 1).replace(" (", "\n(", 1) for n in names]
+    axes.set_xticks(list(range(len(names))), labels, fontsize=8)
+    axes.grid(axis="y", which="both", alpha=0.3)
+    figure.suptitle(title, fontsize=9)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--changes", type=int, default=20_000, help="changes in the workload")
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each phase; the median counts")
+    parser.add_argument("--naive-sample", type=int, default=2000, help="changes the naive approach is timed on")
+    parser.add_argument(
+        "--profile", action="store_true", help="show where the sink's time goes even when it meets its goal"
+    )
+    args = parser.parse_args()
+
+    workload = WorkloadBuilder().build(args.changes)
+    changes = workload.changes
+    counts = workload.counts
+    sample = min(args.naive_sample, len(changes))
+    body_bytes = statistics.mean(len(body) for body in workload.bodies)
+
+    with (
+        private_stack() as stack,
+        built_in_process(stack.config, SEARCH_FUNCTION, search_sink_processor) as processor,
+    ):
+        config = stack.config
+        batch_size = queue_event_source(config, SEARCH_FUNCTION).batch_size
+        settings = SearchSinkSettings.from_env()  # SearchFunction's environment, as the sink read it
+        client = search_client(settings)
+        sink_prefix = settings.search_index_prefix
+        raw_prefix = f"{sink_prefix}{RAW_PREFIX}"
+        naive_prefix = f"{sink_prefix}{NAIVE_PREFIX}"
+        batches = sink_batches(workload.bodies, batch_size)
+        actions = bulk_actions(changes, raw_prefix)
+        calls = naive_calls(changes[:sample], naive_prefix)
+        document_bytes = statistics.mean(len(exact_json.dumps(document(change))) for change in changes)
+        expected = newest(changes)
+        print(
+            f"search sink benchmark: {counts['changes']:,} changes ({counts['keys']:,} keys; {counts['customers']:,} "
+            f"customer, {counts['products']:,} product, {counts['orders']:,} order changes; {counts['updates']:,} "
+            f"updates, {counts['deletes']:,} deletes; bodies {body_bytes:,.0f} bytes, documents "
+            f"{document_bytes:,.0f} bytes on average), batches of {batch_size} (SearchFunction's BatchSize in "
+            f"template.yaml) -> {len(batches):,} bulk requests; {args.rounds} rounds, median; osmem at "
+            f"{settings.search_url}; {os.cpu_count()} CPUs",
+            flush=True,
+        )
+        freeze_heap()
+        phases = {
+            "sink": Phase(
+                f"sink: process_partial_response, batches of {batch_size}",
+                Indices(client, sink_prefix),
+                len(changes),
+                lambda: apply_through_sink(processor, batches),
+                expected,
+            ),
+            "raw": Phase(
+                f"(a) raw: helpers.bulk of the same documents, chunk_size={batch_size}",
+                Indices(client, raw_prefix),
+                len(changes),
+                lambda: write_raw(client, actions, batch_size),
+                expected,
+            ),
+            "naive": Phase(
+                f"(b) naive: one index call per change (first {sample:,} changes)",
+                Indices(client, naive_prefix),
+                sample,
+                lambda: write_naive(client, calls),
+                newest(changes[:sample]),
+            ),
+        }
+        for round_number in range(1, args.rounds + 1):
+            for phase in phases.values():
+                phase.measure()
+            figures = ", ".join(f"{name} {phase.rates[-1]:,.0f}/s" for name, phase in phases.items())
+            print(f"  round {round_number}: {figures}", flush=True)
+        print(
+            "  after every phase its indices held exactly each key's newest change (version, tombstone): "
+            + ", ".join(
+                f"{name} {len(phase.expected):,} documents ({tombstones_in(phase.expected):,} tombstones)"
+                for name, phase in phases.items()
+            )
+        )
+
+        rates = {name: phase.median for name, phase in phases.items()}
+        for name, phase in phases.items():
+            spread = ", ".join(f"{rate:,.0f}" for rate in phase.rates)
+            print(f"  {phase.label:<70} {rates[name]:>9,.0f} changes/s   ({spread})")
+        sink_over_raw = rates["sink"] / rates["raw"]
+        sink_over_naive = rates["sink"] / rates["naive"]
+        per_round_raw = ", ".join(
+            f"{s / r:.2f}x" for s, r in zip(phases["sink"].rates, phases["raw"].rates, strict=True)
+        )
+        per_round_naive = ", ".join(
+            f"{s / r:.1f}x" for s, r in zip(phases["sink"].rates, phases["naive"].rates, strict=True)
+        )
+        print(
+            f"  sink / (a) raw   = {sink_over_raw:6.2f}x   goal >= {GOAL_SINK_OVER_RAW}x: "
+            f"{verdict(sink_over_raw, GOAL_SINK_OVER_RAW)}   (per round {per_round_raw})"
+        )
+        print(
+            f"  sink / (b) naive = {sink_over_naive:6.1f}x   goal >= {GOAL_SINK_OVER_NAIVE:.0f}x: "
+            f"{verdict(sink_over_naive, GOAL_SINK_OVER_NAIVE)}   (per round {per_round_naive})"
+        )
+
+        breakdown: dict[str, Any] = {}
+        if args.profile or sink_over_raw < GOAL_SINK_OVER_RAW:
+            scratch = Indices(client, raw_prefix)
+            timed = [stage_timings(processor, batches, scratch, len(changes)) for _ in range(args.rounds)]
+            stages = {label: statistics.median(run[label] for run in timed) for label in timed[0]}
+            sink_us, raw_us = 1e6 / rates["sink"], 1e6 / rates["raw"]
+            print(f"  where the sink's {sink_us:,.1f} µs per change go ((a) raw takes {raw_us:,.1f} µs per change):")
+            for label, micros in stages.items():
+                print(f"    {micros:>7.1f} µs  {label}, timed alone (median of {len(timed)})")
+            rest = sink_us - sum(stages.values())
+            print(
+                f"    {rest:>7.1f} µs  the rest: Powertools' batch machinery, item statuses, summaries, and the "
+                "difference in osmem's speed between the phase and the stage runs (sink less the above; noise of "
+                "either sign)"
+            )
+            breakdown = {
+                "sink_us_per_change": sink_us,
+                "raw_us_per_change": raw_us,
+                "stages_us_per_change": stages | {"the rest": rest},
+            }
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    results = {
+        "workload": counts | {"average_body_bytes": body_bytes, "average_document_bytes": document_bytes},
+        "batch_size": batch_size,
+        "bulk_requests_per_run": len(batches),
+        "documents_after_run": len(expected),
+        "rounds": args.rounds,
+        "cpus": os.cpu_count(),
+        "rates_changes_per_s": {name: {"median": phase.median, "runs": phase.rates} for name, phase in phases.items()},
+        "naive_sample_changes": sample,
+        "ratios": {"sink_over_raw": sink_over_raw, "sink_over_naive": sink_over_naive},
+        "goals": {
+            "sink_over_raw": {"goal": GOAL_SINK_OVER_RAW, "met": sink_over_raw >= GOAL_SINK_OVER_RAW},
+            "sink_over_naive": {"goal": GOAL_SINK_OVER_NAIVE, "met": sink_over_naive >= GOAL_SINK_OVER_NAIVE},
+        },
+        "breakdown": breakdown,
+    }
+    (RESULTS / "search_apply.json").write_text(json.dumps(results, indent=2))
+    title = (
+        f"search sink, {counts['changes']:,} changes in batches of {batch_size}, {os.cpu_count()} CPUs, osmem: "
+        f"sink/(a) raw {sink_over_raw:.2f}x (goal >= {GOAL_SINK_OVER_RAW}x), sink/(b) naive "
+        f"{sink_over_naive:.1f}x (goal >= {GOAL_SINK_OVER_NAIVE:.0f}x)"
+    )
+    plot(phases, title, RESULTS / "search_apply.png")
+    print(f"  results: {RESULTS / 'search_apply.json'}, {RESULTS / 'search_apply.png'}")
+
+
+if __name__ == "__main__":
+    main()
