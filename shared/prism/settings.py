@@ -141,6 +141,19 @@ class RelationalSinkSettings(RelationalSettings):
     dead_letter_queue_url: str = Field(pattern=r"^https?://\S+$")
 
 
+class RelationalMigrationSettings(RelationalSettings):
+    """The MigrationFunction: its database login, and optionally the app user it bootstraps.
+
+    With ``DB_APP_USER_SECRET_ARN`` (the secret ``{"username", "password"}`` the relational functions log in
+    with), the function logs in as an admin (on AWS the cluster's ``prism_admin``, straight to the writer),
+    creates the database if missing, creates or re-syncs the app user with exactly the projection's DML,
+    then applies the migrations. Empty (an operator-managed database, the local stack): it only applies the
+    migrations, as DB_USER.
+    """
+
+    db_app_user_secret_arn: str = Field(default="", pattern=r"^(arn:aws[a-z-]*:secretsmanager:\S+)?$")
+
+
 class LakeSinkSettings(Settings):
     """The lake sink: the lake bucket, the KMS key every lake object is encrypted with, and the claim-check
     bucket oversized envelopes point into."""
@@ -173,3 +186,20 @@ class SearchSinkSettings(Settings):
         if self.search_auth != "none" and not self.search_url.startswith("https://"):
             raise ValueError(f"SEARCH_AUTH={self.search_auth} needs an https:// SEARCH_URL")
         return self
+
+
+class SecretRotationSettings(Settings):
+    """The rotation function of RelationalDbSecret: where it changes the app user's password.
+
+    ``DB_HOST`` is the Aurora cluster's writer endpoint, not RDS Proxy: the proxy admits clients with IAM
+    auth only, and a password change must reach the writer. TLS is always on and verified, as for every
+    relational connection: ``DB_CA_BUNDLE`` is a PEM file of trusted CAs, empty for the RDS and Amazon root
+    CAs shipped in the layer.
+    """
+
+    db_host: str = Field(min_length=1, max_length=255)
+    db_port: int = Field(default=3306, ge=1, le=65535)
+    db_ca_bundle: str = ""
+    db_connect_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    db_read_timeout_s: float = Field(default=20.0, gt=0, le=900)
+    aws_region: str = Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d+$")

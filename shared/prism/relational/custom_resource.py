@@ -10,6 +10,10 @@ JSON document and one PUT, so it is written out here.
   transient errors until a deadline taken from the invocation's remaining time. ``apply_migrations`` is
   idempotent and resumable, so an update that brings no new migration file applies nothing, and a retry
   after a lost connection starts again safely.
+- **Bootstrap, with DB_APP_USER_SECRET_ARN** (a cluster the stack created): the function logs in as the
+  cluster's admin and, before the migrations, creates the database if it is missing and creates or re-syncs
+  the app user from its secret, with the projection's DML only (``users``). The migrations then run as the
+  admin. Without it (a database its operator manages, the local stack) the function only migrates, as DB_USER.
 - **Delete does nothing** and succeeds: the projection's tables hold what analysts query and build on, and
   deleting the stack (or replacing this resource) must never drop them. Dropping the database is a manual
   decision. A Delete does not even read the settings, so a stack whose database is gone or misconfigured
@@ -33,16 +37,16 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from prism.errors import PrismError
+from prism.errors import ConfigurationError, PrismError
 from prism.observability import logger
-from prism.relational.connection import ConnectionManager, credentials_for
+from prism.relational import schema
+from prism.relational.connection import ConnectionManager, Credentials, SecretCredentials, credentials_for
 from prism.relational.schema import apply_migrations
-from prism.settings import RelationalSettings
+from prism.relational.users import AppUser, check_user_name, create_database, ensure_app_user
+from prism.settings import RelationalMigrationSettings
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
-
-    from prism.relational.schema import Connection
 
 T = TypeVar("T")
 
@@ -58,6 +62,9 @@ PUT_BACKOFF_S: Final = 0.5
 _TRUNCATED: Final = " [truncated]"
 _LOOPBACK_HOSTS: Final = frozenset({"127.0.0.1", "localhost", "::1"})
 _DATABASE_NAME: Final = r"^[A-Za-z0-9_]{1,64}$"
+#: Where the admin logs in before its database exists: every MySQL and MariaDB server has it, and any user
+#: may select it.
+BOOTSTRAP_LOGIN_DATABASE: Final = "information_schema"
 
 Send = Callable[[str, bytes], None]
 
@@ -96,6 +103,12 @@ class InvocationContext(Protocol):
     def log_stream_name(self) -> str: ...
 
     def get_remaining_time_in_millis(self) -> int: ...
+
+
+class Connection(schema.Connection, Protocol):
+    """What the migrator needs of a pymysql connection: the runner's, and switching to another database."""
+
+    def select_db(self, db: str) -> None: ...
 
 
 class Runner(Protocol):
@@ -152,17 +165,54 @@ class MigrationsRequest(ResponseTarget):
     request_type: Literal["Create", "Update", "Delete"] = Field(alias="RequestType")
 
 
-class ConnectionSchemaMigrator:
-    """Runs ``apply_migrations`` through the connection manager, and closes the connection afterwards: the
-    function runs once per deploy, so holding an RDS Proxy connection until the environment dies would
-    only take one from the sink."""
+class AppUserBootstrap:
+    """Before the migrations, as the admin: the database (created if missing) and the app user (created or
+    re-synced from ``app_user_secret``, granted the projection's DML only). See ``prism.relational.users``."""
 
-    def __init__(self, runner: Runner) -> None:
-        self._runner = runner
+    def __init__(self, database: str, app_user_secret: Credentials) -> None:
+        self._database, self._secret = database, app_user_secret
+
+    def app_user(self) -> AppUser:
+        """The app user with its secret's current password (read afresh, so an Update after a manual change
+        of the secret re-syncs it rather than setting a cached one)."""
+        self._secret.invalidate()
+        return AppUser(check_user_name(self._secret.username), self._secret.password())
+
+    def prepare(self, connection: Connection, user: AppUser) -> None:
+        """Create the database and the user, then select the database for the migrations."""
+        if user.name == _current_user(connection):
+            raise ConfigurationError(
+                f"DB_APP_USER_SECRET_ARN names {user.name}, the user the function logs in as; the app user must be "
+                "another user (its privileges are cut to the projection's DML)"
+            )
+        create_database(connection, self._database)
+        revoked = ensure_app_user(connection, user, self._database)
+        logger.info(
+            "Bootstrapped the database and its app user",
+            extra={"database": self._database, "app_user": user.name, "privileges_revoked": revoked},
+        )
+        connection.select_db(self._database)
+
+
+class ConnectionSchemaMigrator:
+    """Runs ``apply_migrations`` through the connection manager (after the ``bootstrap``, if any), and closes
+    the connection afterwards: the function runs once per deploy, so holding a connection until the
+    environment dies would only take one from the sink."""
+
+    def __init__(self, runner: Runner, bootstrap: AppUserBootstrap | None = None) -> None:
+        self._runner, self._bootstrap = runner, bootstrap
 
     def migrate(self, deadline: float) -> list[str]:
         try:
-            return self._runner.run(apply_migrations, deadline=deadline)
+            if self._bootstrap is None:
+                return self._runner.run(apply_migrations, deadline=deadline)
+            bootstrap, user = self._bootstrap, self._bootstrap.app_user()
+
+            def bootstrap_then_migrate(connection: Connection) -> list[str]:
+                bootstrap.prepare(connection, user)  # idempotent, so a retry after a lost connection is safe
+                return apply_migrations(connection)
+
+            return self._runner.run(bootstrap_then_migrate, deadline=deadline)
         finally:
             self._runner.close()
 
@@ -171,8 +221,23 @@ class ConnectionSchemaMigrator:
 def schema_migrator() -> SchemaMigrator:
     """The migrator with its connection manager; created at the first Create or Update (settings validated
     then, so an invalid setting becomes that request's FAILED response) and reused after."""
-    settings = RelationalSettings.from_env()
-    return ConnectionSchemaMigrator(ConnectionManager(settings, credentials_for(settings)))
+    settings = RelationalMigrationSettings.from_env()
+    if not settings.db_app_user_secret_arn:
+        return ConnectionSchemaMigrator(ConnectionManager(settings, credentials_for(settings)))
+    # The database may not exist yet, so the admin logs in without it and selects it once it is created.
+    login = settings.model_copy(update={"db_name": BOOTSTRAP_LOGIN_DATABASE})
+    return ConnectionSchemaMigrator(
+        ConnectionManager(login, credentials_for(login)),
+        AppUserBootstrap(settings.db_name, SecretCredentials(settings.db_app_user_secret_arn)),
+    )
+
+
+def _current_user(connection: Connection) -> str:
+    """The user name (without host) the server authenticated this connection as."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT CURRENT_USER()")
+        row = cursor.fetchone()
+    return str(row[0]).rpartition("@")[0] if row else ""
 
 
 def put_response(

@@ -76,7 +76,15 @@ def apply_migrations(connection: Connection, directory: Path = MIGRATIONS_DIR) -
         row = cursor.fetchone()
         if row is None or row[0] is None:
             raise MigrationError("the connection has no database selected; connect with database=...")
-        cursor.execute(_CREATE_MIGRATIONS_TABLE)
+        # Created only when missing: a user with DML only (the app user of a database its operator migrates)
+        # may then check that nothing is pending, where even CREATE TABLE IF NOT EXISTS would be refused.
+        cursor.execute(
+            "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s",
+            (MIGRATIONS_TABLE,),
+        )
+        found = cursor.fetchone()
+        if found is None or not found[0]:
+            cursor.execute(_CREATE_MIGRATIONS_TABLE)
     applied = _recorded(connection)
     pending = _pending(migrations, applied)
     done: list[str] = []

@@ -8,10 +8,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from prism.errors import RelationalUnavailableError
+from prism.errors import ConfigurationError, RelationalUnavailableError
 from prism.relational.custom_resource import (
     RESPONSE_LIMIT_BYTES,
     SAFETY_MARGIN_S,
+    AppUserBootstrap,
     ConnectionSchemaMigrator,
     CustomResourceResponse,
     InvalidCustomResourceEventError,
@@ -21,7 +22,9 @@ from prism.relational.custom_resource import (
     fit_reason,
     schema_migrator,
 )
-from prism.relational.migrations import MigrationError
+from prism.relational.migrations import MIGRATIONS_DIR, MigrationError, discover
+from prism.relational.users import AppUser
+from tests.unit.prism.fake_mysql import ScriptedConnection
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -245,7 +248,7 @@ def test_plain_http_is_accepted_only_to_this_machine() -> None:
 
 
 def test_invalid_settings_fail_the_request_with_the_settings_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("DB_HOST", "DB_PORT", "DB_AUTH", "DB_SECRET_ARN", "DB_CA_BUNDLE"):
+    for name in ("DB_HOST", "DB_PORT", "DB_AUTH", "DB_SECRET_ARN", "DB_CA_BUNDLE", "DB_APP_USER_SECRET_ARN"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DB_NAME", "prism")
     monkeypatch.setenv("DB_USER", "prism_app")
@@ -259,7 +262,9 @@ def test_invalid_settings_fail_the_request_with_the_settings_error(monkeypatch: 
 
     assert send.only == response
     assert response["Status"] == "FAILED"
-    assert response["Reason"] == f"RelationalSettings: DB_HOST is not set (details in log stream {LOG_STREAM})"
+    assert response["Reason"] == (
+        f"RelationalMigrationSettings: DB_HOST is not set (details in log stream {LOG_STREAM})"
+    )
     assert response["PhysicalResourceId"] == "prism-schema"
 
 
@@ -397,3 +402,100 @@ def test_the_migrator_runs_apply_migrations_through_the_runner_and_closes_it_eve
 
     assert runner.deadlines == [42.0]
     assert runner.closed == 1
+
+
+@dataclass
+class FakeSecret:
+    """The app user's secret: ``passwords`` in turn, one per read after an invalidate (a fresh read)."""
+
+    username: str = "prism_app"
+    passwords: list[str] = field(default_factory=lambda: ["first-Passw0rd"])
+    invalidated: int = 0
+
+    def password(self) -> str:
+        return self.passwords[min(self.invalidated, len(self.passwords)) - 1]
+
+    def invalidate(self) -> None:
+        self.invalidated += 1
+
+
+SHIPPED = [migration.version for migration in discover(MIGRATIONS_DIR)]
+
+
+def test_with_an_app_user_secret_the_admin_creates_the_database_and_user_before_migrating_into_it() -> None:
+    connection = ScriptedConnection(current_user="prism_admin@%")
+    runner = FakeRunner(connection)
+
+    applied = ConnectionSchemaMigrator(runner, AppUserBootstrap("prism", FakeSecret())).migrate(deadline=42.0)
+
+    assert applied == SHIPPED
+    assert connection.sql[:7] == [
+        "SELECT CURRENT_USER()",
+        "CREATE DATABASE IF NOT EXISTS `prism` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci",
+        "CREATE USER IF NOT EXISTS %s@%s IDENTIFIED BY %s REQUIRE SSL",
+        "ALTER USER %s@%s IDENTIFIED BY %s REQUIRE SSL",
+        "GRANT SELECT, INSERT, UPDATE, DELETE ON `prism`.* TO %s@%s",
+        "SELECT PRIVILEGE_TYPE, IS_GRANTABLE FROM information_schema.SCHEMA_PRIVILEGES WHERE GRANTEE = %s AND "
+        "TABLE_SCHEMA = %s",
+        "<select_db prism>",
+    ]
+    assert connection.sql[7] == "SELECT DATABASE()", "the migrations run after the bootstrap, in the new database"
+    assert (runner.deadlines, runner.closed) == ([42.0], 1)
+
+
+def test_each_deploy_reads_the_app_secret_afresh_so_a_changed_password_is_put_in_place() -> None:
+    secret = FakeSecret(passwords=["first-Passw0rd", "changed-Passw0rd"])
+    bootstrap = AppUserBootstrap("prism", secret)
+    create, update = ScriptedConnection(), ScriptedConnection(recorded=[])
+
+    ConnectionSchemaMigrator(FakeRunner(create), bootstrap).migrate(deadline=1.0)
+    ConnectionSchemaMigrator(FakeRunner(update), bootstrap).migrate(deadline=1.0)
+
+    def altered(connection: ScriptedConnection) -> list[object]:
+        return [args[2] for query, args in connection.statements if query.startswith("ALTER USER")]
+
+    assert (altered(create), altered(update)) == (["first-Passw0rd"], ["changed-Passw0rd"])
+
+
+def test_an_app_secret_that_names_the_admin_itself_is_refused_before_any_change() -> None:
+    connection = ScriptedConnection(current_user="prism_admin@%")
+    runner = FakeRunner(connection)
+
+    with pytest.raises(ConfigurationError, match="names prism_admin, the user the function logs in as"):
+        ConnectionSchemaMigrator(runner, AppUserBootstrap("prism", FakeSecret(username="prism_admin"))).migrate(1.0)
+
+    assert connection.sql == ["SELECT CURRENT_USER()"]
+    assert runner.closed == 1
+
+
+def test_an_app_secret_with_an_unsafe_user_name_fails_before_connecting() -> None:
+    runner = FakeRunner(ScriptedConnection())
+
+    with pytest.raises(ConfigurationError, match="is not a database user name"):
+        ConnectionSchemaMigrator(runner, AppUserBootstrap("prism", FakeSecret(username="app'@'%"))).migrate(1.0)
+
+    assert runner.deadlines == []
+    assert runner.closed == 1
+
+
+def test_the_bootstrap_logs_the_user_and_what_was_revoked_but_never_the_password(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    connection = ScriptedConnection(schema_privileges=[("SELECT", "NO"), ("DROP", "NO")])
+    secret = FakeSecret(passwords=["Very-Secret-Passw0rd"])
+
+    response = answer(
+        request("Create"),
+        FakeContext(),
+        migrator=lambda: ConnectionSchemaMigrator(FakeRunner(connection), AppUserBootstrap("prism", secret)),
+        send=RecordingSend(),
+        clock=lambda: 1000.0,
+    )
+
+    assert response["Status"] == "SUCCESS"
+
+    record = next(r for r in caplog.records if r.getMessage() == "Bootstrapped the database and its app user")
+    assert (record.__dict__["app_user"], record.__dict__["privileges_revoked"]) == ("prism_app", ["DROP"])
+    logged = json.dumps([vars(r) for r in caplog.records], default=str)
+    assert "Very-Secret-Passw0rd" not in logged
+    assert "Very-Secret-Passw0rd" not in repr(AppUser("prism_app", "Very-Secret-Passw0rd"))

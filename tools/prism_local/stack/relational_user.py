@@ -3,8 +3,9 @@
 On AWS the relational functions log in to RDS Proxy as ``DbUser`` over verified TLS. Locally they log in to
 the private MariaDB the same way (``DbAuth=secret``): as this user, with the password of the stack's secret
 in moto, over TLS verified against the stack's CA. The user is created ``REQUIRE SSL``, so a client that
-forgets TLS fails locally just as it would against the proxy. It may run DDL on its database because the
-MigrationFunction runs as this user on AWS.
+forgets TLS fails locally just as it would against the proxy. It is made by the same code that makes the app
+user on AWS (``prism.relational.users``, run as root here, as the cluster's admin there), so it has the same
+privileges: the projection's DML, no DDL. The local stack applies the migrations as root.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from typing import TYPE_CHECKING, Final
 import pymysql  # PyMySQL ships no type information
 from botocore.exceptions import BotoCoreError, ClientError
 
+from prism.errors import ConfigurationError
+from prism.relational import users
 from prism_local.stack.errors import StackError
 from prism_local.stack.mariadb import root_connection, tls_files
 from prism_local.stack.relational_schema import DATABASE_NAME
@@ -31,10 +34,6 @@ CREDENTIALS_RESOURCE: Final = "RelationalDbSecret"
 
 #: The template's DbUser AllowedPattern (and MariaDB's 32-character limit).
 USER_NAME: Final = re.compile(r"[A-Za-z0-9_]{1,32}")
-
-#: What the functions may do in their database: read and write the projection, and (the MigrationFunction
-#: on AWS runs as the same user) change the schema.
-PRIVILEGES: Final = "SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, DROP, INDEX, CREATE VIEW, SHOW VIEW, REFERENCES"
 
 
 @dataclass(frozen=True)
@@ -69,7 +68,7 @@ def read_secret_credentials(config: LocalConfig, secret_arn: str) -> DatabaseCre
     """``{"username", "password"}`` of the secret ``secret_arn`` in the stack's moto."""
     client = config.session().client("secretsmanager", endpoint_url=config.moto_endpoint)
     try:
-        secret = client.get_secret_value(SecretId=secret_arn)["SecretString"]
+        secret = client.get_secret_value(SecretId=secret_arn, VersionStage="AWSCURRENT")["SecretString"]
     except (ClientError, BotoCoreError, KeyError) as exc:
         raise StackError(
             f"relational user: cannot read {CREDENTIALS_RESOURCE} ({secret_arn}) from moto: {exc}"
@@ -119,26 +118,25 @@ def ensure_app_user(
 
 
 def _create_user(config: LocalConfig, database: str, credentials: DatabaseCredentials) -> None:
-    account = (credentials.username, config.host)
     where = f"{config.host}:{config.ports.mariadb}"
     try:
         connection = root_connection(config)
-        with connection, connection.cursor() as cursor:
-            cursor.execute("SHOW GLOBAL VARIABLES LIKE 'have_ssl'")
-            row = cursor.fetchone()
+        with connection:
+            with connection.cursor() as cursor:
+                cursor.execute("SHOW GLOBAL VARIABLES LIKE 'have_ssl'")
+                row = cursor.fetchone()
             if row is None or row[1] != "YES":
                 raise StackError(
                     f"relational user: the MariaDB on {where} runs without TLS (have_ssl={row[1] if row else '?'}); "
                     "it was probably started before the local stack turned TLS on. Restart it: "
                     "`prism stack down`, then `prism stack up`."
                 )
-            # CREATE ... IF NOT EXISTS leaves an existing user's password alone; ALTER sets the secret's.
-            cursor.execute(
-                "CREATE USER IF NOT EXISTS %s@%s IDENTIFIED BY %s REQUIRE SSL", (*account, credentials.password)
+            # The functions connect over TCP from this machine, so the account's host is the stack's host. An
+            # app user made before the migrations moved to the admin loses its DDL here.
+            users.ensure_app_user(
+                connection, users.AppUser(credentials.username, credentials.password, config.host), database
             )
-            cursor.execute("ALTER USER %s@%s IDENTIFIED BY %s REQUIRE SSL", (*account, credentials.password))
-            cursor.execute(f"GRANT {PRIVILEGES} ON `{database}`.* TO %s@%s", account)
-    except (pymysql.MySQLError, OSError) as exc:
+    except (pymysql.MySQLError, OSError, ConfigurationError) as exc:
         raise StackError(
             f"relational user: could not create {credentials.username}@{config.host} on {where}: {exc}"
         ) from exc
