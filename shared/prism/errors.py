@@ -42,3 +42,10 @@ class RelationalTlsError(PrismError):
 class LakeWriteError(PrismError):
     """A lake object could not be written to S3 (throttled, unreachable, access or key problem). The changes
     it holds are retried by SQS; retrying may help."""
+
+
+class SecretRotationError(PrismError):
+    """A step of a database secret's rotation cannot be carried out: the secret is not set up for rotation,
+    the request's version is not the one being rotated, the secret's value is not usable, no known password
+    logs in, or Secrets Manager refused a call. Secrets Manager marks the rotation failed and AWSCURRENT keeps
+    working; every step is idempotent, so the next rotation attempt resumes where this one stopped."""

@@ -79,7 +79,7 @@ class RdsTokenSigner(Protocol):
 
 
 class SecretFetcher(Protocol):
-    def __call__(self, name: str, *, transform: Any, force_fetch: bool, max_age: int) -> Any: ...
+    def __call__(self, name: str, *, transform: Any, force_fetch: bool, max_age: int, VersionStage: str) -> Any: ...
 
 
 class IamTokenCredentials:
@@ -146,7 +146,15 @@ class SecretCredentials:
 
     def _read(self) -> tuple[str, str]:
         try:
-            secret = self._fetch(self._arn, transform="json", force_fetch=self._force_fetch, max_age=self._max_age_s)
+            # AWSCURRENT named explicitly: what Secrets Manager returns by default, and what moto returns only
+            # when asked (its default version does not follow a rotation's finishSecret).
+            secret = self._fetch(
+                self._arn,
+                transform="json",
+                force_fetch=self._force_fetch,
+                max_age=self._max_age_s,
+                VersionStage="AWSCURRENT",
+            )
         except TransformParameterError as exc:
             raise ConfigurationError(f"secret {self._arn} is not JSON; it must be {_EXPECTED_JSON}") from exc
         except GetParameterError as exc:
@@ -214,7 +222,7 @@ class ConnectionManager:
     ) -> None:
         self._settings, self._credentials, self._connect = settings, credentials, connect
         self._clock, self._sleep, self._rng = clock, sleep, rng
-        self._ca_bundle = Path(settings.db_ca_bundle) if settings.db_ca_bundle else BUNDLED_CA_BUNDLE
+        self._ca_bundle = ca_bundle_path(settings.db_ca_bundle)
         self._ca_checked = False
         self._connection: Connection | None = None
         self.connections_opened = 0
@@ -288,36 +296,17 @@ class ConnectionManager:
 
     def _open(self) -> Connection:
         settings = self._settings
-        ca_bundle = self._checked_ca_bundle()
-        try:
-            # Nothing here makes pymysql send a SET of ours after the handshake (a SET can pin a proxy connection):
-            # - autocommit=None: pymysql's default (False) sends "SET AUTOCOMMIT = 0"; None sends nothing and keeps
-            #   the server's autocommit=1, so callers use explicit begin()/commit();
-            # - no init_command or sql_mode (each one more statement) and no collation (it extends SET NAMES).
-            # pymysql 1.2's connect() always sends "SET NAMES utf8mb4" (PyMySQL#1092); RDS Proxy tracks NAMES
-            # without pinning, and nothing else is sent with these arguments.
-            # IAM auth through the proxy asks for the mysql_clear_password plugin, which pymysql answers with no
-            # opt-in (the token + NUL): the token's secrecy rests on the verified TLS below.
-            connection = self._connect(
-                host=settings.db_host,
-                port=settings.db_port,
-                user=self._credentials.username,
-                password=self._credentials.password(),
-                database=settings.db_name,
-                ssl_ca=str(ca_bundle),
-                ssl_verify_cert=True,
-                ssl_verify_identity=True,
-                charset="utf8mb4",
-                connect_timeout=settings.db_connect_timeout_s,
-                read_timeout=settings.db_read_timeout_s,
-                write_timeout=settings.db_read_timeout_s,
-                autocommit=None,
-            )
-        except pymysql.MySQLError as exc:
-            problem = _tls_problem(exc, settings.db_host)
-            if problem is not None:
-                raise RelationalTlsError(f"TLS to {self._where()} failed: {problem} (CA bundle {ca_bundle})") from exc
-            raise
+        connection = open_verified_connection(
+            self._connect,
+            host=settings.db_host,
+            port=settings.db_port,
+            user=self._credentials.username,
+            password=self._credentials.password(),
+            database=settings.db_name,
+            ca_bundle=self._checked_ca_bundle(),
+            connect_timeout_s=settings.db_connect_timeout_s,
+            read_timeout_s=settings.db_read_timeout_s,
+        )
         self.connections_opened += 1
         logger.info(
             "Opened relational connection",
@@ -326,13 +315,9 @@ class ConnectionManager:
         return connection
 
     def _checked_ca_bundle(self) -> Path:
-        """The CA bundle, once checked to load: pymysql would raise a bare OSError for it, which reads as an
-        unreachable server and would be retried."""
+        """The CA bundle, checked once (see ``checked_ca_bundle``)."""
         if not self._ca_checked:
-            try:
-                ssl.create_default_context(cafile=str(self._ca_bundle))
-            except OSError as exc:  # missing or unreadable; ssl.SSLError (an OSError too) when it holds no PEM
-                raise ConfigurationError(f"DB_CA_BUNDLE {self._ca_bundle} cannot be loaded as PEM CAs: {exc}") from exc
+            checked_ca_bundle(self._ca_bundle)
             self._ca_checked = True
         return self._ca_bundle
 
@@ -352,6 +337,69 @@ class ConnectionManager:
 
     def _where(self) -> str:
         return f"{self._settings.db_host}:{self._settings.db_port}"
+
+
+def ca_bundle_path(setting: str) -> Path:
+    """The CA bundle ``DB_CA_BUNDLE`` names, or the RDS and Amazon root CAs shipped in ``certs/`` when it is empty."""
+    return Path(setting) if setting else BUNDLED_CA_BUNDLE
+
+
+def checked_ca_bundle(ca_bundle: Path) -> Path:
+    """``ca_bundle``, once checked to load as PEM CAs: pymysql would raise a bare OSError for it, which reads
+    as an unreachable server and would be retried. Raises ConfigurationError."""
+    try:
+        ssl.create_default_context(cafile=str(ca_bundle))
+    except OSError as exc:  # missing or unreadable; ssl.SSLError (an OSError too) when it holds no PEM
+        raise ConfigurationError(f"DB_CA_BUNDLE {ca_bundle} cannot be loaded as PEM CAs: {exc}") from exc
+    return ca_bundle
+
+
+def open_verified_connection(
+    connect: Callable[..., Connection],
+    *,
+    host: str,
+    port: int,
+    user: str,
+    password: str,
+    database: str | None,
+    ca_bundle: Path,
+    connect_timeout_s: float,
+    read_timeout_s: float,
+) -> Connection:
+    """A new connection over TLS, the server's certificate and host name verified against ``ca_bundle``.
+
+    A TLS failure raises RelationalTlsError with a hint; any other pymysql error is raised unchanged, for the
+    caller to judge (``error_code``, ``is_transient``).
+    """
+    try:
+        # Nothing here makes pymysql send a SET of ours after the handshake (a SET can pin a proxy connection):
+        # - autocommit=None: pymysql's default (False) sends "SET AUTOCOMMIT = 0"; None sends nothing and keeps
+        #   the server's autocommit=1, so callers use explicit begin()/commit();
+        # - no init_command or sql_mode (each one more statement) and no collation (it extends SET NAMES).
+        # pymysql 1.2's connect() always sends "SET NAMES utf8mb4" (PyMySQL#1092); RDS Proxy tracks NAMES
+        # without pinning, and nothing else is sent with these arguments.
+        # IAM auth through the proxy asks for the mysql_clear_password plugin, which pymysql answers with no
+        # opt-in (the token + NUL): the token's secrecy rests on the verified TLS below.
+        return connect(
+            host=host,
+            port=port,
+            user=user,
+            password=password,
+            database=database,
+            ssl_ca=str(ca_bundle),
+            ssl_verify_cert=True,
+            ssl_verify_identity=True,
+            charset="utf8mb4",
+            connect_timeout=connect_timeout_s,
+            read_timeout=read_timeout_s,
+            write_timeout=read_timeout_s,
+            autocommit=None,
+        )
+    except pymysql.MySQLError as exc:
+        problem = _tls_problem(exc, host)
+        if problem is not None:
+            raise RelationalTlsError(f"TLS to {host}:{port} failed: {problem} (CA bundle {ca_bundle})") from exc
+        raise
 
 
 def _tls_problem(exc: BaseException, host: str) -> str | None:

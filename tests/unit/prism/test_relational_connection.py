@@ -95,8 +95,9 @@ class FakeSecrets:
         self.value = value
         self.calls: list[dict[str, Any]] = []
 
-    def __call__(self, name: str, *, transform: Any, force_fetch: bool, max_age: int) -> Any:
+    def __call__(self, name: str, *, transform: Any, force_fetch: bool, max_age: int, VersionStage: str) -> Any:
         self.calls.append({"name": name, "transform": transform, "force_fetch": force_fetch, "max_age": max_age})
+        assert VersionStage == "AWSCURRENT"
         if isinstance(self.value, Exception):
             raise self.value
         return self.value
