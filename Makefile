@@ -78,13 +78,14 @@ openapi: venv ## regenerate docs/openapi.json from the API's resolver
 	$(BIN)/prism openapi
 
 .PHONY: lint fmt build
-lint: venv servers $(TOOLS)/.installed ## ruff, mypy, cfn-lint, sam validate --lint, checkov
+lint: venv servers $(TOOLS)/.installed ## ruff, mypy, cfn-lint, sam validate --lint, checkov, sam build
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy shared tools functions bench
 	$(BIN)/cfn-lint template.yaml
 	$(TOOLS)/bin/sam validate --lint --region us-east-1 --template template.yaml
 	$(TOOLS)/bin/checkov --quiet --compact --skip-download --framework cloudformation -f template.yaml
+	@$(MAKE) --no-print-directory build
 
 fmt: venv ## format the code
 	$(BIN)/ruff format .

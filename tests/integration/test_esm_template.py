@@ -28,7 +28,12 @@ REGION = "us-east-1"
 def test_the_fanout_stream_mapping_delivers_changes_and_sends_poison_to_its_failure_queue(
     moto_endpoint: str, aws_session: boto3.Session, tmp_path: Path
 ) -> None:
-    template = Template.load(REPO_ROOT / "template.yaml", {}, stack_name="esm-it", region=REGION, account_id=ACCOUNT_ID)
+    # Endpoints of existing stores, as the local stack gives them: the template then creates none of its own
+    # (an Aurora cluster or an OpenSearch domain is not emulated locally).
+    stores = {"DbHost": "127.0.0.1", "SearchUrl": "http://127.0.0.1:9", "CacheUrl": "none"}
+    template = Template.load(
+        REPO_ROOT / "template.yaml", stores, stack_name="esm-it", region=REGION, account_id=ACCOUNT_ID
+    )
     stack = provision(template, endpoint_url=moto_endpoint, region=REGION)
     dynamodb = aws_session.client("dynamodb", endpoint_url=moto_endpoint)
     sqs = aws_session.client("sqs", endpoint_url=moto_endpoint)

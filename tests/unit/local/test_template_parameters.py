@@ -114,11 +114,49 @@ def test_the_real_template_reads_with_its_defaults() -> None:
         "SearchAuth": "sigv4-es",
         "SearchIndexPrefix": "",
         "RelationalMaxConcurrency": "2",
+        "ExistingVpcId": "",
+        "ExistingSubnetIds": "",
+        "VpcCidr": "10.40.0.0/16",
+        "DbEngineVersion": "8.0.mysql_aurora.3.08.2",
+        "DbMinCapacity": "0",
+        "DbMaxCapacity": "4",
+        "DbSecondsUntilAutoPause": "900",
+        "DbBackupRetentionDays": "1",
+        "SearchDomainName": "prism-dev-search",
+        "SearchEngineVersion": "OpenSearch_2.19",
+        "SearchInstanceType": "t3.small.search",
+        "SearchInstanceCount": "1",
+        "SearchVolumeGiB": "10",
+        "CacheMaxDataGiB": "1",
+        "CacheMaxEcpuPerSecond": "5000",
+        "LakeInfrequentAccessDays": "30",
+        "LakeGlacierDays": "180",
     }
     assert template.condition("IsProd") is False
-    assert template.condition("HasDbProxy") is False, "no rds-db:connect and no migrations without a proxy"
-    assert "RelationalMigrations" not in template.resources
+    # With no endpoint given, the stack creates every store, its network, and runs the migrations.
+    for condition in ("CreateDatabase", "CreateSearchDomain", "CreateCache", "CreateVpc", "RunsMigrations"):
+        assert template.condition(condition) is True, condition
+    assert {"Vpc", "DatabaseCluster", "DatabaseProxy", "SearchDomain", "Cache", "RelationalMigrations"} <= set(
+        template.resources
+    )
+    assert "DatabaseReader" not in template.resources  # prod only
     assert "AlarmEmailSubscription" not in template.resources
+
+
+def test_with_endpoints_given_the_stack_creates_no_store_and_no_network() -> None:
+    """What the local stack does: it gives its own MariaDB, osmem and Redis."""
+    given = {"DbHost": "127.0.0.1", "SearchUrl": "http://127.0.0.1:9210", "CacheUrl": "redis://127.0.0.1:6480/0"}
+    template = Template.load(
+        REPO_ROOT / "template.yaml", given, stack_name="t", region=DEFAULT_REGION, account_id=ACCOUNT_ID
+    )
+
+    for condition in ("CreateDatabase", "CreateSearchDomain", "CreateCache", "NeedsVpc", "RunsMigrations"):
+        assert template.condition(condition) is False, condition
+    created = {resource["Type"] for resource in template.resources.values()}
+    assert not {t for t in created if t.startswith(("AWS::EC2::", "AWS::RDS::", "AWS::OpenSearchService::"))}
+    assert "AWS::ElastiCache::ServerlessCache" not in created
+    assert "RelationalDbSecretRotation" not in template.resources  # the function exists; only AWS schedules it
+
     with pytest.raises(TemplateError, match=r"Parameters.Stage: 'staging' is not one of the AllowedValues"):
         Template.load(
             REPO_ROOT / "template.yaml",
