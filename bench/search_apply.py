@@ -35,6 +35,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from opensearchpy import helpers
 
 from bench.api_get import quiet_output
+from bench.plots import rate_bars
 from bench.relational_apply import freeze_heap, sink_batches, verdict
 from bench.relational_workload import WorkloadBuilder
 from prism.changes import exact_json
@@ -50,7 +51,6 @@ from tests.support.relational_failover import private_stack
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
-    from pathlib import Path
 
     from opensearchpy import OpenSearch
 
@@ -235,31 +235,6 @@ def stage_timings(
 # ---------------------------------------------------------------------------------------------- the report
 
 
-def plot(phases: dict[str, Phase], title: str, path: Path) -> None:
-    import matplotlib  # noqa: PLC0415 - only the plot needs it, and it is slow to import
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-
-    figure, axes = plt.subplots(figsize=(10, 5.5))
-    names = list(phases)
-    medians = [phases[n].median for n in names]
-    bars = axes.bar(range(len(names)), medians, color=["#4c72b0", "#55a868", "#c44e52"][: len(names)])
-    axes.bar_label(bars, labels=[f"{rate:,.0f}/s" for rate in medians], fontsize=9, padding=2)
-    for position, name in enumerate(names):
-        rounds = phases[name].rates
-        axes.scatter([position] * len(rounds), rounds, color="black", s=12, zorder=3)
-    axes.set_yscale("log")
-    axes.set_ylabel("changes indexed per second (bars: median; dots: rounds; log scale)")
-    labels = [phases[n].label.replace(": ", ":\n", 1).replace(" (", "\n(", 1) for n in names]
-    axes.set_xticks(list(range(len(names))), labels, fontsize=8)
-    axes.grid(axis="y", which="both", alpha=0.3)
-    figure.suptitle(title, fontsize=9)
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--changes", type=int, default=20_000, help="changes in the workload")
@@ -403,7 +378,7 @@ def main() -> None:
         f"sink/(a) raw {sink_over_raw:.2f}x (goal >= {GOAL_SINK_OVER_RAW}x), sink/(b) naive "
         f"{sink_over_naive:.1f}x (goal >= {GOAL_SINK_OVER_NAIVE:.0f}x)"
     )
-    plot(phases, title, RESULTS / "search_apply.png")
+    rate_bars(phases, title, "changes indexed per second", RESULTS / "search_apply.png")
     print(f"  results: {RESULTS / 'search_apply.json'}, {RESULTS / 'search_apply.png'}")
 
 
