@@ -234,9 +234,7 @@ def test_a_new_searchable_field_is_filled_in_from_the_stored_items(
     assert tombstone == {"id": "o9", "entity": "order", "version": 3, "deleted": True}
 
 
-def test_a_stopped_reindex_runs_again_and_a_foreign_leftover_is_refused(
-    stack: LocalConfig, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_stopped_reindex_runs_again_and_a_foreign_leftover_is_refused(stack: LocalConfig) -> None:
     prefix = search_index_prefix(stack)
     client = osmem_client(stack)
     with search_sink(stack) as sink:
@@ -245,7 +243,7 @@ def test_a_stopped_reindex_runs_again_and_a_foreign_leftover_is_refused(
     alias = index.alias(prefix)
     leftover = index.generation_index(2, prefix)
 
-    # A run that stopped after creating and partly filling products-v2 (no alias on it yet).
+    # A run that stopped after creating and partly filling customers-v2 (no alias on it yet).
     client.indices.create(index=leftover, body={"mappings": index.mappings()})
     client.index(index=leftover, id="c0", body=change_document("c0"), version=2, version_type="external")
     report = reindex(client, "customer", prefix=prefix)
