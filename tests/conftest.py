@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import boto3
 import pytest
+from hypothesis import settings
 
 from prism_local.config import LocalConfig, Ports, local_session
 from prism_local.stack.control import stack_up
@@ -19,6 +20,11 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
 REGION = "us-east-1"
+
+# These machines are shared and noisy: an example that takes longer than hypothesis's 200 ms default is not a
+# failure (timing belongs in bench/). Tests that need other settings still set their own.
+settings.register_profile("prism", deadline=None)
+settings.load_profile("prism")
 
 # moto's in-process server logs every request; failures are easier to read without it.
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
