@@ -4,16 +4,23 @@ Every batch function here works in two phases inside ``process()``: Powertools c
 per record (parse; a record that cannot be read fails alone), then the function writes the parsed records in
 bulk. A record whose bulk write failed must then be reported as a batch item failure although its handler
 succeeded; ``fail_after_handler`` does that.
+
+The queue sinks also fail records the same way: each failure is counted in the sink's summary under the
+counter of its error's class, and logged with the SQS message id, before SQS retries the message
+(``QueueSinkProcessor``).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor
 
+from prism.observability import logger
+
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.base import FailureResponse
+    from aws_lambda_powertools.utilities.batch.exceptions import ExceptionInfo
 
 
 class TwoPhaseBatchProcessor(BatchProcessor):
@@ -30,3 +37,25 @@ class TwoPhaseBatchProcessor(BatchProcessor):
         """Forget that ``raw`` succeeded. success_handler keeps the raw record dict (powertools
         batch/base.py), so it is matched by identity."""
         self.success_messages = [m for m in self.success_messages if id(m) != id(raw)]
+
+
+class QueueSinkProcessor(BatchProcessor):
+    """A BatchProcessor for an SQS sink whose every failed record is counted and logged before SQS retries it.
+
+    ``failure_counters`` maps error classes (first match wins) to counter attributes of ``self.summary``;
+    anything else counts as ``other_failures``. ``queue_label`` names the queue in the log line.
+    """
+
+    queue_label: ClassVar[str]
+    failure_counters: ClassVar[tuple[tuple[type[BaseException], str], ...]]
+    summary: Any  # the sink's summary dataclass, which has every counter named above and other_failures
+
+    def failure_handler(self, record: Any, exception: ExceptionInfo) -> FailureResponse:
+        error = exception[1]
+        counter = next((name for kind, name in self.failure_counters if isinstance(error, kind)), "other_failures")
+        setattr(self.summary, counter, getattr(self.summary, counter) + 1)
+        logger.warning(
+            f"{self.queue_label} record failed; reporting it as a batch item failure",
+            extra={"message_id": getattr(record, "message_id", None), "error": repr(error)},
+        )
+        return super().failure_handler(record, exception)

@@ -12,15 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+from aws_lambda_powertools.utilities.batch import EventType
 
+from prism.batch import QueueSinkProcessor
 from prism.cache.port import ApplyOutcome, CacheUnavailableError
 from prism.errors import ClaimCheckError, MalformedChangeError
 from prism.observability import logger
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.batch.base import FailureResponse, SuccessResponse
-    from aws_lambda_powertools.utilities.batch.exceptions import ExceptionInfo
+    from aws_lambda_powertools.utilities.batch.base import SuccessResponse
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
     from prism.cache.port import ChangeApplier
@@ -41,8 +41,15 @@ class CacheSinkSummary:
     other_failures: int = 0
 
 
-class CacheSinkProcessor(BatchProcessor):
+class CacheSinkProcessor(QueueSinkProcessor):
     """BatchProcessor for cache-queue batches; ``apply_record`` is its record handler."""
+
+    queue_label = "Cache-queue"
+    failure_counters = (
+        (MalformedChangeError, "malformed"),
+        (ClaimCheckError, "claim_check_failed"),
+        (CacheUnavailableError, "cache_unavailable"),
+    )
 
     def __init__(self, reader: ChangeReader, cache: ChangeApplier) -> None:
         # Report failures item by item even when every record fails (Redis down): SQS then retries each
@@ -83,20 +90,3 @@ class CacheSinkProcessor(BatchProcessor):
         else:
             self.summary.no_cache += 1
         return super().success_handler(record, result)
-
-    def failure_handler(self, record: Any, exception: ExceptionInfo) -> FailureResponse:
-        """Every failed record is counted and logged with its message id before SQS retries it."""
-        error = exception[1]
-        if isinstance(error, MalformedChangeError):
-            self.summary.malformed += 1
-        elif isinstance(error, ClaimCheckError):
-            self.summary.claim_check_failed += 1
-        elif isinstance(error, CacheUnavailableError):
-            self.summary.cache_unavailable += 1
-        else:
-            self.summary.other_failures += 1
-        logger.warning(
-            "Cache-queue record failed; reporting it as a batch item failure",
-            extra={"message_id": getattr(record, "message_id", None), "error": repr(error)},
-        )
-        return super().failure_handler(record, exception)

@@ -22,15 +22,13 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.batch import EventType
 
-from prism.batch import TwoPhaseBatchProcessor
+from prism.batch import QueueSinkProcessor, TwoPhaseBatchProcessor
 from prism.changes.envelope import ChangeEvent
 from prism.errors import ClaimCheckError, LakeWriteError, MalformedChangeError
 from prism.lake.layout import LAKE_PREFIX, encode_object, object_key, partition_of
 from prism.observability import logger
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.batch.base import FailureResponse
-    from aws_lambda_powertools.utilities.batch.exceptions import ExceptionInfo
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
     from prism.changes.reader import ChangeReader
@@ -53,8 +51,15 @@ class LakeSinkSummary:
     other_failures: int = 0
 
 
-class LakeSinkProcessor(TwoPhaseBatchProcessor):
+class LakeSinkProcessor(QueueSinkProcessor, TwoPhaseBatchProcessor):
     """BatchProcessor for lake-queue batches; ``parse_record`` is its record handler."""
+
+    queue_label = "Lake-queue"
+    failure_counters = (
+        (LakeWriteError, "write_failures"),
+        (MalformedChangeError, "malformed"),
+        (ClaimCheckError, "claim_check_failed"),
+    )
 
     def __init__(self, reader: ChangeReader, objects: LakeObjectStore, *, prefix: str = LAKE_PREFIX) -> None:
         # Failures are reported item by item even when all records fail (S3 down): SQS then retries each
@@ -100,20 +105,3 @@ class LakeSinkProcessor(TwoPhaseBatchProcessor):
             self.summary.bytes_written += len(body)
             logger.debug("Wrote a lake object", extra={"key": key, "changes": len(changes), "bytes": len(body)})
         return results
-
-    def failure_handler(self, record: Any, exception: ExceptionInfo) -> FailureResponse:
-        """Every failed record is counted and logged with its message id before SQS retries it."""
-        error = exception[1]
-        if isinstance(error, LakeWriteError):
-            self.summary.write_failures += 1
-        elif isinstance(error, MalformedChangeError):
-            self.summary.malformed += 1
-        elif isinstance(error, ClaimCheckError):
-            self.summary.claim_check_failed += 1
-        else:
-            self.summary.other_failures += 1
-        logger.warning(
-            "Lake-queue record failed; reporting it as a batch item failure",
-            extra={"message_id": getattr(record, "message_id", None), "error": repr(error)},
-        )
-        return super().failure_handler(record, exception)

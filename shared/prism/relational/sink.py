@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Final
 from aws_lambda_powertools.utilities.batch import EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from prism.batch import TwoPhaseBatchProcessor
+from prism.batch import QueueSinkProcessor, TwoPhaseBatchProcessor
 from prism.errors import ClaimCheckError, MalformedChangeError, RelationalUnavailableError
 from prism.observability import logger
 from prism.relational.dead_letters import DeadLetterError
@@ -34,9 +34,6 @@ from prism.relational.writer import collapse
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-
-    from aws_lambda_powertools.utilities.batch.base import FailureResponse
-    from aws_lambda_powertools.utilities.batch.exceptions import ExceptionInfo
 
     from prism.changes.reader import ChangeReader
     from prism.relational.dead_letters import DeadLetters
@@ -72,8 +69,11 @@ class RelationalSinkSummary:
     other_failures: int = 0
 
 
-class RelationalSinkProcessor(TwoPhaseBatchProcessor):
+class RelationalSinkProcessor(QueueSinkProcessor, TwoPhaseBatchProcessor):
     """BatchProcessor for relational-queue batches; ``parse_record`` is its record handler."""
+
+    queue_label = "Relational-queue"
+    failure_counters = ((RelationalUnavailableError, "unavailable"), (ClaimCheckError, "claim_check_failed"))
 
     def __init__(
         self,
@@ -135,21 +135,6 @@ class RelationalSinkProcessor(TwoPhaseBatchProcessor):
             for position, _, raw in by_key[change.key]:
                 results[position] = self.fail_after_handler(raw, error)
         return results
-
-    def failure_handler(self, record: Any, exception: ExceptionInfo) -> FailureResponse:
-        """Every failed record is counted and logged with its message id before SQS retries it."""
-        error = exception[1]
-        if isinstance(error, RelationalUnavailableError):
-            self.summary.unavailable += 1
-        elif isinstance(error, ClaimCheckError):
-            self.summary.claim_check_failed += 1
-        else:
-            self.summary.other_failures += 1
-        logger.warning(
-            "Relational-queue record failed; reporting it as a batch item failure",
-            extra={"message_id": getattr(record, "message_id", None), "error": repr(error)},
-        )
-        return super().failure_handler(record, exception)
 
     def _dead_letter(self, record: SQSRecord, reason: str, error_type: str) -> DeadLettered:
         self._dead_letters.send(record.body, reason=reason, error_type=error_type, source_message_id=record.message_id)

@@ -41,7 +41,7 @@ from aws_lambda_powertools.utilities.batch import EventType
 from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
 from opensearchpy.exceptions import TransportError
 
-from prism.batch import TwoPhaseBatchProcessor
+from prism.batch import QueueSinkProcessor, TwoPhaseBatchProcessor
 from prism.changes import exact_json
 from prism.changes.envelope import ChangeEvent, Op
 from prism.errors import ClaimCheckError, MalformedChangeError
@@ -53,8 +53,6 @@ from prism.search.indices import INDICES
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from aws_lambda_powertools.utilities.batch.base import FailureResponse
-    from aws_lambda_powertools.utilities.batch.exceptions import ExceptionInfo
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
     from opensearchpy import OpenSearch
 
@@ -102,8 +100,16 @@ class _Pending:
     error: str = ""
 
 
-class SearchSinkProcessor(TwoPhaseBatchProcessor):
+class SearchSinkProcessor(QueueSinkProcessor, TwoPhaseBatchProcessor):
     """BatchProcessor for search-queue batches; ``parse_record`` is its record handler."""
+
+    queue_label = "Search-queue"
+    failure_counters = (
+        (SearchUnavailableError, "unavailable"),
+        (SearchDocumentRejectedError, "rejected"),
+        (MalformedChangeError, "malformed"),
+        (ClaimCheckError, "claim_check_failed"),
+    )
 
     def __init__(
         self,
@@ -188,25 +194,6 @@ class SearchSinkProcessor(TwoPhaseBatchProcessor):
                 )
                 results[item.position] = self.fail_after_handler(item.raw, error)
         return retry
-
-    def failure_handler(self, record: Any, exception: ExceptionInfo) -> FailureResponse:
-        """Every failed record is counted and logged with its message id and reason before SQS retries it."""
-        error = exception[1]
-        if isinstance(error, SearchUnavailableError):
-            self.summary.unavailable += 1
-        elif isinstance(error, SearchDocumentRejectedError):
-            self.summary.rejected += 1
-        elif isinstance(error, MalformedChangeError):
-            self.summary.malformed += 1
-        elif isinstance(error, ClaimCheckError):
-            self.summary.claim_check_failed += 1
-        else:
-            self.summary.other_failures += 1
-        logger.warning(
-            "Search-queue record failed; reporting it as a batch item failure",
-            extra={"message_id": getattr(record, "message_id", None), "error": repr(error)},
-        )
-        return super().failure_handler(record, exception)
 
 
 def _write_blocked(outcome: dict[str, Any]) -> bool:
