@@ -84,6 +84,14 @@ class SearchReadSettings(Settings):
         return self
 
 
+class SearchReindexSettings(SearchReadSettings):
+    """The reindex function: the search sink's OpenSearch settings, with a timeout for bulk requests and
+    page reads rather than for an API request, and a URL that must be set."""
+
+    search_url: str = Field(pattern=r"^https?://\S+$")
+    search_timeout_s: float = Field(default=60.0, gt=0, le=300)
+
+
 class CacheSettings(Settings):
     """Where the read cache is and how it behaves. ``CACHE_URL`` is ``redis://`` locally and ``rediss://``
     (TLS) on ElastiCache; set but empty, it runs without a cache (every read is a counted bypass).

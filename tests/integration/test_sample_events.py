@@ -73,6 +73,8 @@ def test_each_sample_event_runs(provisioned: LocalConfig, logical_id: str, event
         assert_api_response(event, response)
     elif event.parent.name == "migrate":
         assert_custom_resource_response(event, response, result.stderr)
+    elif event.parent.name == "search_reindex":
+        assert_reindex_response(event, response)
     else:
         assert_batch_response(event, response)
     assert "END RequestId:" in result.stderr
@@ -111,6 +113,17 @@ def assert_custom_resource_response(event: Path, response: dict[str, Any], stder
         "LogicalResourceId": request["LogicalResourceId"],
     }
     assert "Could not deliver the response to CloudFormation" in stderr
+
+
+def assert_reindex_response(event: Path, response: dict[str, Any]) -> None:
+    """Each alias named moved from its first generation to the second (a fresh stack's indices are empty)."""
+    request = json.loads(event.read_text())
+    moved = [
+        (r["alias"].rsplit("-", 1)[-1] if "-" in r["alias"] else r["alias"], r["source"][-3:], r["target"][-3:])
+        for r in response["reindexed"]
+    ]
+    expected = [(f"{entity}s", "-v1", "-v2") for entity in request["entities"]]
+    assert moved == expected, response
 
 
 def assert_api_response(event: Path, response: dict[str, Any]) -> None:

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from opensearchpy import helpers
 from opensearchpy.exceptions import NotFoundError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from prism.errors import ConfigurationError, PrismError
 from prism.search.documents import document_of
@@ -219,6 +220,51 @@ def _verify(client: OpenSearch, source: str, target: str) -> int:
             raise ReindexError(f"{len(behind)} document(s) of {source} are missing or older in {target}: {behind[:5]}")
         checked += len(page)
     return checked
+
+
+class ReindexRequest(BaseModel):
+    """What the reindex function is invoked with: ``{"entities": ["product"], "delete_old": false}``.
+    No entities means every entity."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    entities: tuple[str, ...] = Field(default=(), max_length=len(INDICES))
+    delete_old: bool = False
+
+    @classmethod
+    def from_event(cls, event: object) -> ReindexRequest:
+        """The request in ``event``; anything else is a ReindexError that says what is wrong."""
+        try:
+            request = cls.model_validate(event)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'event'}: {e['msg']}" for e in exc.errors())
+            raise ReindexError(
+                f'invalid reindex request ({problems}); expected {{"entities": [...], "delete_old": false}}'
+            ) from exc
+        unknown = sorted(set(request.entities) - set(INDICES))
+        if unknown:
+            raise ReindexError(
+                f"no search index for entity {', '.join(map(repr, unknown))}; known: {', '.join(INDICES)}"
+            )
+        return request
+
+    def chosen(self) -> tuple[str, ...]:
+        return self.entities or tuple(INDICES)
+
+
+def report_fields(report: ReindexReport) -> dict[str, object]:
+    """A report as plain data (the reindex function's answer), with its summary line."""
+    return {
+        "alias": report.alias,
+        "source": report.source,
+        "target": report.target,
+        "mapping_changed": report.mapping_changed,
+        "copied": report.first_copy.written,
+        "caught_up": report.catch_up.written,
+        "verified": report.verified,
+        "old_deleted": report.old_deleted,
+        "summary": describe(report),
+    }
 
 
 @dataclass(frozen=True)

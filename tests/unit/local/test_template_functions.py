@@ -103,7 +103,8 @@ def test_an_unknown_function_lists_the_functions_there_are() -> None:
     with pytest.raises(
         TemplateError,
         match=r"^Nope is not a resource of this template \(functions: ApiFunction, FanoutFunction, CacheSinkFunction, "
-        r"RelationalFunction, LakeFunction, SearchFunction, MigrationFunction, DbSecretRotationFunction\)",
+        r"RelationalFunction, LakeFunction, SearchFunction, SearchReindexFunction, MigrationFunction, "
+        r"DbSecretRotationFunction\)",
     ):
         template.function("Nope", stack)
     with pytest.raises(
@@ -117,6 +118,7 @@ def test_an_unknown_function_lists_the_functions_there_are() -> None:
         "RelationalFunction",
         "LakeFunction",
         "SearchFunction",
+        "SearchReindexFunction",
         "MigrationFunction",
         "DbSecretRotationFunction",
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from prism.search.reindex import CopyFigures, ReindexReport, describe, main
+from prism.search.reindex import CopyFigures, ReindexError, ReindexReport, ReindexRequest, describe, main
 
 
 def test_the_aws_entry_point_needs_an_opensearch_endpoint(
@@ -46,3 +46,25 @@ def test_the_summary_says_where_the_alias_went_and_what_became_of_the_old_index(
         "products: products-v1 -> products-v2 (mapping changed); copied 100, caught up 3 written meanwhile, "
         "103 verified; products-v1 kept read-only; delete it when no longer needed"
     )
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        ({"entities": ["widget"]}, "no search index for entity 'widget'; known: customer, product, order"),
+        ({"entities": "product"}, "entities: Input should be a valid tuple"),
+        ({"entity": ["product"]}, "entity: Extra inputs are not permitted"),
+        ({"delete_old": "maybe"}, "delete_old: Input should be a valid boolean"),
+        (["product"], "event: Input should be a valid dictionary"),
+    ],
+)
+def test_a_bad_reindex_request_says_what_is_wrong(event: object, message: str) -> None:
+    with pytest.raises(ReindexError, match=r"invalid reindex request|no search index") as raised:
+        ReindexRequest.from_event(event)
+    assert message in str(raised.value)
+
+
+def test_a_reindex_request_without_entities_means_every_entity() -> None:
+    assert ReindexRequest.from_event({}).chosen() == ("customer", "product", "order")
+    request = ReindexRequest.from_event({"entities": ["order"], "delete_old": True})
+    assert (request.chosen(), request.delete_old) == (("order",), True)
