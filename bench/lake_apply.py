@@ -34,9 +34,9 @@ from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from bench.api_get import quiet_output
-from bench.plots import rate_bars
 from bench.relational_apply import chunks, freeze_heap, sink_batches, verdict
 from bench.relational_workload import WorkloadBuilder
+from bench.reporting import rate_bars, ratios_and_goals, stage_breakdown
 from prism.changes import exact_json
 from prism.lake.layout import (
     LAKE_PREFIX,
@@ -383,19 +383,13 @@ def main() -> None:
             timed = [stage_timings(processor, batches, bucket, len(changes)) for _ in range(args.rounds)]
             stages = {label: statistics.median(run[label] for run in timed) for label in timed[0]}
             sink_us, raw_us = 1e6 / rates["sink"], 1e6 / rates["raw"]
-            print(f"  where the sink's {sink_us:,.1f} µs per change go ((a) raw takes {raw_us:,.1f} µs per change):")
-            for label, micros in stages.items():
-                print(f"    {micros:>7.1f} µs  {label}, timed alone (median of {len(timed)})")
-            rest = sink_us - sum(stages.values())
-            print(
-                f"    {rest:>7.1f} µs  the rest: Powertools' batch machinery, summaries, logging "
-                "(sink less the above; noise can make it < 0)"
+            breakdown = stage_breakdown(
+                stages,
+                sink_us,
+                raw_us,
+                len(timed),
+                ("Powertools' batch machinery, summaries, logging (sink less the above; noise can make it < 0)"),
             )
-            breakdown = {
-                "sink_us_per_change": sink_us,
-                "raw_us_per_change": raw_us,
-                "stages_us_per_change": stages | {"the rest": rest},
-            }
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     results = {
@@ -407,11 +401,7 @@ def main() -> None:
         "cpus": os.cpu_count(),
         "rates_changes_per_s": {name: {"median": phase.median, "runs": phase.rates} for name, phase in phases.items()},
         "naive_sample_changes": sample,
-        "ratios": {"sink_over_raw": sink_over_raw, "sink_over_naive": sink_over_naive},
-        "goals": {
-            "sink_over_raw": {"goal": GOAL_SINK_OVER_RAW, "met": sink_over_raw >= GOAL_SINK_OVER_RAW},
-            "sink_over_naive": {"goal": GOAL_SINK_OVER_NAIVE, "met": sink_over_naive >= GOAL_SINK_OVER_NAIVE},
-        },
+        **ratios_and_goals(sink_over_raw, GOAL_SINK_OVER_RAW, sink_over_naive, GOAL_SINK_OVER_NAIVE),
         "moto_put_object_ms": {"largest_batch_object": big_ms, "one_line_object": small_ms},
         "put_ms_per_batch_object_for_sink_over_raw_goal_estimate": needed_put_ms,
         "breakdown": breakdown,

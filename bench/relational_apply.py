@@ -38,6 +38,7 @@ from aws_lambda_powertools.utilities.batch import process_partial_response
 from bench.api_get import quiet_output
 from bench.relational_breakdown import escaping_us, profile_sink, stage_timings
 from bench.relational_workload import WorkloadBuilder
+from bench.reporting import ratios_and_goals
 from prism.relational.connection import credentials_for
 from prism.relational.rows import CUSTOMERS, ORDER_LINE_COLUMNS, ORDERS, PRODUCTS, RowChange
 from prism.relational.writer import upsert_statement
@@ -510,11 +511,7 @@ def main() -> None:
         "cpus": os.cpu_count(),
         "rates_changes_per_s": {name: {"median": phase.median, "runs": phase.rates} for name, phase in phases.items()},
         "naive_sample_records": sample,
-        "ratios": {"sink_over_raw": sink_over_raw, "sink_over_naive": sink_over_naive},
-        "goals": {
-            "sink_over_raw": {"goal": GOAL_SINK_OVER_RAW, "met": sink_over_raw >= GOAL_SINK_OVER_RAW},
-            "sink_over_naive": {"goal": GOAL_SINK_OVER_NAIVE, "met": sink_over_naive >= GOAL_SINK_OVER_NAIVE},
-        },
+        **ratios_and_goals(sink_over_raw, GOAL_SINK_OVER_RAW, sink_over_naive, GOAL_SINK_OVER_NAIVE),
         "sink_connections_opened_per_10k_changes": per_10k,
         "failover": {"median_recovery_ms": recovery_ms, "runs": [vars(run) for run in failovers]},
         "breakdown": breakdown,

@@ -35,9 +35,9 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from opensearchpy import helpers
 
 from bench.api_get import quiet_output
-from bench.plots import rate_bars
 from bench.relational_apply import freeze_heap, sink_batches, verdict
 from bench.relational_workload import WorkloadBuilder
+from bench.reporting import rate_bars, ratios_and_goals, stage_breakdown
 from prism.changes import exact_json
 from prism.search.client import search_client
 from prism.search.documents import action, document
@@ -340,20 +340,16 @@ def main() -> None:
             timed = [stage_timings(processor, batches, scratch, len(changes)) for _ in range(args.rounds)]
             stages = {label: statistics.median(run[label] for run in timed) for label in timed[0]}
             sink_us, raw_us = 1e6 / rates["sink"], 1e6 / rates["raw"]
-            print(f"  where the sink's {sink_us:,.1f} µs per change go ((a) raw takes {raw_us:,.1f} µs per change):")
-            for label, micros in stages.items():
-                print(f"    {micros:>7.1f} µs  {label}, timed alone (median of {len(timed)})")
-            rest = sink_us - sum(stages.values())
-            print(
-                f"    {rest:>7.1f} µs  the rest: Powertools' batch machinery, item statuses, summaries, and the "
-                "difference in osmem's speed between the phase and the stage runs (sink less the above; noise of "
-                "either sign)"
+            breakdown = stage_breakdown(
+                stages,
+                sink_us,
+                raw_us,
+                len(timed),
+                (
+                    "Powertools' batch machinery, item statuses, summaries, and the difference in osmem's speed "
+                    "between the phase and the stage runs (sink less the above; noise of either sign)"
+                ),
             )
-            breakdown = {
-                "sink_us_per_change": sink_us,
-                "raw_us_per_change": raw_us,
-                "stages_us_per_change": stages | {"the rest": rest},
-            }
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     results = {
@@ -365,11 +361,7 @@ def main() -> None:
         "cpus": os.cpu_count(),
         "rates_changes_per_s": {name: {"median": phase.median, "runs": phase.rates} for name, phase in phases.items()},
         "naive_sample_changes": sample,
-        "ratios": {"sink_over_raw": sink_over_raw, "sink_over_naive": sink_over_naive},
-        "goals": {
-            "sink_over_raw": {"goal": GOAL_SINK_OVER_RAW, "met": sink_over_raw >= GOAL_SINK_OVER_RAW},
-            "sink_over_naive": {"goal": GOAL_SINK_OVER_NAIVE, "met": sink_over_naive >= GOAL_SINK_OVER_NAIVE},
-        },
+        **ratios_and_goals(sink_over_raw, GOAL_SINK_OVER_RAW, sink_over_naive, GOAL_SINK_OVER_NAIVE),
         "breakdown": breakdown,
     }
     (RESULTS / "search_apply.json").write_text(json.dumps(results, indent=2))

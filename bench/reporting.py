@@ -1,0 +1,74 @@
+"""What the apply benchmarks report alike: the ratios against their goals, where the sink's time goes, and a
+bar plot of each phase's median rate with its rounds as dots."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+
+
+def ratios_and_goals(
+    sink_over_raw: float, goal_over_raw: float, sink_over_naive: float, goal_over_naive: float
+) -> dict[str, Any]:
+    """The two ratios of a run and whether each met its goal, for the results file."""
+    return {
+        "ratios": {"sink_over_raw": sink_over_raw, "sink_over_naive": sink_over_naive},
+        "goals": {
+            "sink_over_raw": {"goal": goal_over_raw, "met": sink_over_raw >= goal_over_raw},
+            "sink_over_naive": {"goal": goal_over_naive, "met": sink_over_naive >= goal_over_naive},
+        },
+    }
+
+
+def stage_breakdown(
+    stages: Mapping[str, float], sink_us: float, raw_us: float, rounds: int, rest: str
+) -> dict[str, Any]:
+    """Print where the sink's time per change goes (each stage timed alone, median of ``rounds``; ``rest``
+    says what the remainder is), and return it for the results file."""
+    print(f"  where the sink's {sink_us:,.1f} µs per change go ((a) raw takes {raw_us:,.1f} µs per change):")
+    for label, micros in stages.items():
+        print(f"    {micros:>7.1f} µs  {label}, timed alone (median of {rounds})")
+    remainder = sink_us - sum(stages.values())
+    print(f"    {remainder:>7.1f} µs  the rest: {rest}")
+    return {
+        "sink_us_per_change": sink_us,
+        "raw_us_per_change": raw_us,
+        "stages_us_per_change": dict(stages) | {"the rest": remainder},
+    }
+
+
+class RatedPhase(Protocol):
+    label: str
+    rates: list[float]
+
+    @property
+    def median(self) -> float: ...
+
+
+def rate_bars(phases: Mapping[str, RatedPhase], title: str, ylabel: str, path: Path) -> None:
+    """Bars of the phases' medians (log scale) with every round as a dot, saved as a PNG at ``path``."""
+    import matplotlib  # noqa: PLC0415 - only the plot needs it, and it is slow to import
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    figure, axes = plt.subplots(figsize=(10, 5.5))
+    names = list(phases)
+    medians = [phases[n].median for n in names]
+    bars = axes.bar(range(len(names)), medians, color=["#4c72b0", "#55a868", "#c44e52"][: len(names)])
+    axes.bar_label(bars, labels=[f"{rate:,.0f}/s" for rate in medians], fontsize=9, padding=2)
+    for position, name in enumerate(names):
+        rounds = phases[name].rates
+        axes.scatter([position] * len(rounds), rounds, color="black", s=12, zorder=3)
+    axes.set_yscale("log")
+    axes.set_ylabel(f"{ylabel} (bars: median; dots: rounds; log scale)")
+    labels = [phases[n].label.replace(": ", ":\n", 1).replace(" (", "\n(", 1) for n in names]
+    axes.set_xticks(list(range(len(names))), labels, fontsize=8)
+    axes.grid(axis="y", which="both", alpha=0.3)
+    figure.suptitle(title, fontsize=9)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
