@@ -21,7 +21,6 @@ When the sink misses its goal against (a) (or with --profile), each stage of the
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import json
 import os
@@ -36,7 +35,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from bench.api_get import quiet_output
 from bench.relational_apply import chunks, freeze_heap, sink_batches, verdict
 from bench.relational_workload import WorkloadBuilder
-from bench.reporting import rate_bars, ratios_and_goals, stage_breakdown
+from bench.reporting import apply_arguments, ratio_title, ratios_and_goals, stage_breakdown, write_results
 from prism.changes import exact_json
 from prism.lake.layout import (
     LAKE_PREFIX,
@@ -263,14 +262,7 @@ def put_latency_ms(bucket: Bucket, objects: Sequence[RawObject], repeats: int = 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--changes", type=int, default=20_000, help="changes in the workload")
-    parser.add_argument("--rounds", type=int, default=3, help="runs of each phase; the median counts")
-    parser.add_argument("--naive-sample", type=int, default=1000, help="changes the naive approach is timed on")
-    parser.add_argument(
-        "--profile", action="store_true", help="show where the sink's time goes even when it meets its goal"
-    )
-    args = parser.parse_args()
+    args = apply_arguments(__doc__, naive_default=1000)
 
     workload = WorkloadBuilder().build(args.changes)
     changes = workload.changes
@@ -391,7 +383,6 @@ def main() -> None:
                 ("Powertools' batch machinery, summaries, logging (sink less the above; noise can make it < 0)"),
             )
 
-    RESULTS.mkdir(parents=True, exist_ok=True)
     results = {
         "workload": counts | {"average_body_bytes": body_bytes},
         "batch_size": batch_size,
@@ -406,14 +397,12 @@ def main() -> None:
         "put_ms_per_batch_object_for_sink_over_raw_goal_estimate": needed_put_ms,
         "breakdown": breakdown,
     }
-    (RESULTS / "lake_apply.json").write_text(json.dumps(results, indent=2))
-    title = (
-        f"lake sink, {counts['changes']:,} changes in batches of {batch_size}, {os.cpu_count()} CPUs, moto S3: "
-        f"sink/(a) raw {sink_over_raw:.2f}x (goal >= {GOAL_SINK_OVER_RAW}x), sink/(b) naive "
-        f"{sink_over_naive:.0f}x (goal >= {GOAL_SINK_OVER_NAIVE:.0f}x)"
+    title = ratio_title(
+        f"lake sink, {counts['changes']:,} changes in batches of {batch_size}, {os.cpu_count()} CPUs, moto S3",
+        (sink_over_raw, GOAL_SINK_OVER_RAW),
+        (sink_over_naive, GOAL_SINK_OVER_NAIVE),
     )
-    rate_bars(phases, title, "changes written per second", RESULTS / "lake_apply.png")
-    print(f"  results: {RESULTS / 'lake_apply.json'}, {RESULTS / 'lake_apply.png'}")
+    write_results(RESULTS, "lake_apply", results, phases, title, "changes written per second")
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ sink misses its goal against (a) (or with --profile), bench/relational_breakdown
 
 from __future__ import annotations
 
-import argparse
 import gc
 import json
 import os
@@ -38,7 +37,7 @@ from aws_lambda_powertools.utilities.batch import process_partial_response
 from bench.api_get import quiet_output
 from bench.relational_breakdown import escaping_us, profile_sink, stage_timings
 from bench.relational_workload import WorkloadBuilder
-from bench.reporting import ratios_and_goals
+from bench.reporting import apply_arguments, ratios_and_goals
 from prism.relational.connection import credentials_for
 from prism.relational.rows import CUSTOMERS, ORDER_LINE_COLUMNS, ORDERS, PRODUCTS, RowChange
 from prism.relational.writer import upsert_statement
@@ -401,16 +400,9 @@ def failover_runs(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--changes", type=int, default=20_000, help="changes in the workload")
-    parser.add_argument("--rounds", type=int, default=3, help="runs of each phase; the median counts")
-    parser.add_argument("--naive-sample", type=int, default=1000, help="records the naive approach is timed on")
-    parser.add_argument(
-        "--profile", action="store_true", help="show where the sink's time goes even when it meets its goal"
-    )
-    args = parser.parse_args()
+    args = apply_arguments(__doc__, naive_default=1000, naive_unit="records")
     if args.changes < 4 * RAW_ROWS_PER_STATEMENT:
-        parser.error(f"--changes must be at least {4 * RAW_ROWS_PER_STATEMENT}")
+        raise SystemExit(f"relational_apply.py: --changes must be at least {4 * RAW_ROWS_PER_STATEMENT}")
 
     workload = WorkloadBuilder().build(args.changes)
     counts = workload.counts

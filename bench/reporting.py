@@ -3,11 +3,46 @@ bar plot of each phase's median rate with its rounds as dots."""
 
 from __future__ import annotations
 
+import argparse
+import json
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path
+
+
+def apply_arguments(description: str | None, naive_default: int, naive_unit: str = "changes") -> argparse.Namespace:
+    """The command line every apply benchmark takes."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--changes", type=int, default=20_000, help="changes in the workload")
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each phase; the median counts")
+    parser.add_argument(
+        "--naive-sample", type=int, default=naive_default, help=f"{naive_unit} the naive approach is timed on"
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="show where the sink's time goes even when it meets its goal"
+    )
+    return parser.parse_args()
+
+
+def ratio_title(subject: str, over_raw: tuple[float, float], over_naive: tuple[float, float]) -> str:
+    """The plot's title: ``subject``, then each ratio with its goal."""
+    (raw, raw_goal), (naive, naive_goal) = over_raw, over_naive
+    return (
+        f"{subject}: sink/(a) raw {raw:.2f}x (goal >= {raw_goal}x), sink/(b) naive {naive:.1f}x "
+        f"(goal >= {naive_goal:.0f}x)"
+    )
+
+
+def write_results(
+    directory: Path, name: str, results: Mapping[str, Any], phases: Mapping[str, RatedPhase], title: str, ylabel: str
+) -> None:
+    """``<name>.json`` and ``<name>.png`` in ``directory``, and a line saying where they are."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / f"{name}.json").write_text(json.dumps(results, indent=2))
+    rate_bars(phases, title, ylabel, directory / f"{name}.png")
+    print(f"  results: {directory / f'{name}.json'}, {directory / f'{name}.png'}")
 
 
 def ratios_and_goals(

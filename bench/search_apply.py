@@ -22,8 +22,6 @@ against (a) (or with --profile), each stage of the sink is timed alone.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import statistics
 import time
@@ -37,7 +35,7 @@ from opensearchpy import helpers
 from bench.api_get import quiet_output
 from bench.relational_apply import freeze_heap, sink_batches, verdict
 from bench.relational_workload import WorkloadBuilder
-from bench.reporting import rate_bars, ratios_and_goals, stage_breakdown
+from bench.reporting import apply_arguments, ratio_title, ratios_and_goals, stage_breakdown, write_results
 from prism.changes import exact_json
 from prism.search.client import search_client
 from prism.search.documents import action, document
@@ -236,14 +234,7 @@ def stage_timings(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--changes", type=int, default=20_000, help="changes in the workload")
-    parser.add_argument("--rounds", type=int, default=3, help="runs of each phase; the median counts")
-    parser.add_argument("--naive-sample", type=int, default=2000, help="changes the naive approach is timed on")
-    parser.add_argument(
-        "--profile", action="store_true", help="show where the sink's time goes even when it meets its goal"
-    )
-    args = parser.parse_args()
+    args = apply_arguments(__doc__, naive_default=2000)
 
     workload = WorkloadBuilder().build(args.changes)
     changes = workload.changes
@@ -351,7 +342,6 @@ def main() -> None:
                 ),
             )
 
-    RESULTS.mkdir(parents=True, exist_ok=True)
     results = {
         "workload": counts | {"average_body_bytes": body_bytes, "average_document_bytes": document_bytes},
         "batch_size": batch_size,
@@ -364,14 +354,12 @@ def main() -> None:
         **ratios_and_goals(sink_over_raw, GOAL_SINK_OVER_RAW, sink_over_naive, GOAL_SINK_OVER_NAIVE),
         "breakdown": breakdown,
     }
-    (RESULTS / "search_apply.json").write_text(json.dumps(results, indent=2))
-    title = (
-        f"search sink, {counts['changes']:,} changes in batches of {batch_size}, {os.cpu_count()} CPUs, osmem: "
-        f"sink/(a) raw {sink_over_raw:.2f}x (goal >= {GOAL_SINK_OVER_RAW}x), sink/(b) naive "
-        f"{sink_over_naive:.1f}x (goal >= {GOAL_SINK_OVER_NAIVE:.0f}x)"
+    title = ratio_title(
+        f"search sink, {counts['changes']:,} changes in batches of {batch_size}, {os.cpu_count()} CPUs, osmem",
+        (sink_over_raw, GOAL_SINK_OVER_RAW),
+        (sink_over_naive, GOAL_SINK_OVER_NAIVE),
     )
-    rate_bars(phases, title, "changes indexed per second", RESULTS / "search_apply.png")
-    print(f"  results: {RESULTS / 'search_apply.json'}, {RESULTS / 'search_apply.png'}")
+    write_results(RESULTS, "search_apply", results, phases, title, "changes indexed per second")
 
 
 if __name__ == "__main__":
