@@ -26,16 +26,22 @@ import json
 import os
 import statistics
 import time
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from bench.api_get import quiet_output
 from bench.relational_apply import chunks, freeze_heap, sink_batches, verdict
 from bench.relational_workload import WorkloadBuilder
-from bench.reporting import apply_arguments, ratio_title, ratios_and_goals, stage_breakdown, write_results
+from bench.reporting import (
+    TimedPhase,
+    apply_arguments,
+    per_round,
+    ratio_title,
+    ratios_and_goals,
+    stage_breakdown,
+    write_results,
+)
 from prism.changes import exact_json
 from prism.lake.layout import (
     LAKE_PREFIX,
@@ -167,27 +173,18 @@ def apply_through_sink(processor: LakeSinkProcessor, batches: Sequence[list[Reco
 # ---------------------------------------------------------------------------------------------- measuring
 
 
-@dataclass
-class Phase:
-    label: str
-    prefix: str
-    changes: int  # changes per run
-    run: Callable[[], object]
-    expected_ids: list[str]
-    bucket: Bucket
-    rates: list[float] = field(default_factory=list)
-    objects: int = 0
+class Phase(TimedPhase):
+    """A phase writing lake objects under its own key prefix of the bucket."""
 
-    def measure(self) -> float:
+    def __init__(
+        self, label: str, prefix: str, changes: int, run: Callable[[], object], expected_ids: list[str], bucket: Bucket
+    ) -> None:
+        super().__init__(label, changes, run)
+        self.prefix, self.expected_ids, self.bucket = prefix, expected_ids, bucket
+        self.objects = 0
+
+    def prepare(self) -> None:
         self.bucket.empty(self.prefix)
-        with quiet_output():
-            started = time.perf_counter()
-            self.run()
-            elapsed = time.perf_counter() - started
-        self.check()
-        rate = self.changes / elapsed
-        self.rates.append(rate)
-        return rate
 
     def check(self) -> None:
         """The bucket holds every change of this phase under its prefix, each once."""
@@ -199,10 +196,6 @@ class Phase:
                 f"expected {len(self.expected_ids):,}; {missing:,} missing"
             )
         self.objects = objects
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.rates)
 
 
 def stage_timings(
@@ -339,10 +332,10 @@ def main() -> None:
             print(f"  {phase.label:<70} {rates[name]:>9,.0f} changes/s   ({spread})")
         sink_over_raw = rates["sink"] / rates["raw"]
         sink_over_naive = rates["sink"] / rates["naive"]
-        per_round = ", ".join(f"{s / r:.2f}x" for s, r in zip(phases["sink"].rates, phases["raw"].rates, strict=True))
+        rounds_raw = per_round(phases["sink"].rates, phases["raw"].rates, 2)
         print(
             f"  sink / (a) raw   = {sink_over_raw:6.2f}x   goal >= {GOAL_SINK_OVER_RAW}x: "
-            f"{verdict(sink_over_raw, GOAL_SINK_OVER_RAW)}   (per round {per_round})"
+            f"{verdict(sink_over_raw, GOAL_SINK_OVER_RAW)}   (per round {rounds_raw})"
         )
         print(
             f"  sink / (b) naive = {sink_over_naive:6.1f}x   goal >= {GOAL_SINK_OVER_NAIVE:.0f}x: "

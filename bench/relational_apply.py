@@ -28,7 +28,7 @@ import json
 import os
 import statistics
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pymysql
@@ -37,7 +37,7 @@ from aws_lambda_powertools.utilities.batch import process_partial_response
 from bench.api_get import quiet_output
 from bench.relational_breakdown import escaping_us, profile_sink, stage_timings
 from bench.relational_workload import WorkloadBuilder
-from bench.reporting import apply_arguments, ratios_and_goals
+from bench.reporting import TimedPhase, apply_arguments, ratios_and_goals
 from prism.relational.connection import credentials_for
 from prism.relational.rows import CUSTOMERS, ORDER_LINE_COLUMNS, ORDERS, PRODUCTS, RowChange
 from prism.relational.writer import upsert_statement
@@ -224,28 +224,20 @@ class Tables:
             raise RuntimeError(f"{label}: {len(wrong)} of {len(expected)} keys differ from their newest change")
 
 
-@dataclass
-class Phase:
-    label: str
-    changes: int  # changes per run
-    run: Callable[[], object]
-    check: Callable[[], None]
-    rates: list[float] = field(default_factory=list)
+class Phase(TimedPhase):
+    """A phase writing into the projection tables, emptied before each run; ``check`` compares them."""
 
-    def measure(self, tables: Tables) -> float:
-        tables.truncate()
-        with quiet_output():
-            started = time.perf_counter()
-            self.run()
-            elapsed = time.perf_counter() - started
-        self.check()
-        rate = self.changes / elapsed
-        self.rates.append(rate)
-        return rate
+    def __init__(
+        self, label: str, changes: int, run: Callable[[], object], check: Callable[[], None], tables: Tables
+    ) -> None:
+        super().__init__(label, changes, run)
+        self._check, self._tables = check, tables
 
-    @property
-    def median(self) -> float:
-        return statistics.median(self.rates)
+    def prepare(self) -> None:
+        self._tables.truncate()
+
+    def check(self) -> None:
+        self._check()
 
 
 @dataclass
@@ -435,24 +427,27 @@ def main() -> None:
                 len(workload.changes),
                 lambda: opened_by_sink.append(apply_through_sink(processor, batches)),
                 lambda: tables.check("sink", workload.ids, expected),
+                tables,
             ),
             "raw": Phase(
                 f"(a) raw: {RAW_ROWS_PER_STATEMENT}-row upserts, 1 connection",
                 len(workload.changes),
                 lambda: write_raw(raw_connection, workload.rows),
                 lambda: tables.check("raw", workload.ids, expected),
+                tables,
             ),
             "naive": Phase(
                 f"(b) naive: connect + 1-row statements per record (first {sample:,} records)",
                 sample,
                 lambda: write_naive(login, workload.rows[:sample]),
                 lambda: tables.check("naive", sample_ids, expected_sample),
+                tables,
             ),
         }
         try:
             for round_number in range(1, args.rounds + 1):
                 for phase in phases.values():
-                    phase.measure(tables)
+                    phase.measure()
                 figures = ", ".join(f"{name} {phase.rates[-1]:,.0f}/s" for name, phase in phases.items())
                 print(f"  round {round_number}: {figures}", flush=True)
         finally:

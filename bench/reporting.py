@@ -5,11 +5,54 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
+import time
+from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, Protocol
 
+from bench.api_get import quiet_output
+
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping, Sequence
     from pathlib import Path
+
+
+class TimedPhase(ABC):
+    """One way of applying the workload (the sink, or a baseline), run once per round: ``prepare`` (untimed)
+    empties its target, ``run`` is timed with the function's output silenced, ``check`` (untimed) proves the
+    target holds what it should, so a fast but wrong phase is an error, never a figure."""
+
+    def __init__(self, label: str, changes: int, run: Callable[[], object]) -> None:
+        self.label = label
+        self.changes = changes  # changes applied per run
+        self.run = run
+        self.rates: list[float] = []
+
+    @abstractmethod
+    def prepare(self) -> None: ...
+
+    @abstractmethod
+    def check(self) -> None: ...
+
+    def measure(self) -> float:
+        self.prepare()
+        with quiet_output():
+            started = time.perf_counter()
+            self.run()
+            elapsed = time.perf_counter() - started
+        self.check()
+        rate = self.changes / elapsed
+        self.rates.append(rate)
+        return rate
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.rates)
+
+
+def per_round(numerators: Sequence[float], denominators: Sequence[float], digits: int) -> str:
+    """Each round's ratio, e.g. ``0.86x, 0.82x, 0.78x``."""
+    return ", ".join(f"{n / d:.{digits}f}x" for n, d in zip(numerators, denominators, strict=True))
 
 
 def apply_arguments(description: str | None, naive_default: int, naive_unit: str = "changes") -> argparse.Namespace:

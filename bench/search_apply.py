@@ -25,17 +25,23 @@ from __future__ import annotations
 import os
 import statistics
 import time
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from opensearchpy import helpers
 
-from bench.api_get import quiet_output
 from bench.relational_apply import freeze_heap, sink_batches, verdict
 from bench.relational_workload import WorkloadBuilder
-from bench.reporting import apply_arguments, ratio_title, ratios_and_goals, stage_breakdown, write_results
+from bench.reporting import (
+    TimedPhase,
+    apply_arguments,
+    per_round,
+    ratio_title,
+    ratios_and_goals,
+    stage_breakdown,
+    write_results,
+)
 from prism.changes import exact_json
 from prism.search.client import search_client
 from prism.search.documents import action, document
@@ -160,25 +166,15 @@ class Indices:
         return read_indices(self.client, self.prefix)
 
 
-@dataclass
-class Phase:
-    label: str
-    indices: Indices
-    changes: int  # changes per run
-    run: Callable[[], object]
-    expected: Held
-    rates: list[float] = field(default_factory=list)
+class Phase(TimedPhase):
+    """A phase indexing into its own prefix's indices."""
 
-    def measure(self) -> float:
+    def __init__(self, label: str, indices: Indices, changes: int, run: Callable[[], object], expected: Held) -> None:
+        super().__init__(label, changes, run)
+        self.indices, self.expected = indices, expected
+
+    def prepare(self) -> None:
         self.indices.reset()
-        with quiet_output():
-            started = time.perf_counter()
-            self.run()
-            elapsed = time.perf_counter() - started
-        self.check()
-        rate = self.changes / elapsed
-        self.rates.append(rate)
-        return rate
 
     def check(self) -> None:
         """The phase's indices hold exactly each key's newest change: its version, tombstone or not."""
@@ -190,10 +186,6 @@ class Phase:
                 f"{self.label}: {wrong:,} of {len(self.expected):,} keys differ from their newest change, "
                 f"{extra:,} documents not expected (indices {self.indices.prefix}*)"
             )
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.rates)
 
 
 def stage_timings(
@@ -310,12 +302,8 @@ def main() -> None:
             print(f"  {phase.label:<70} {rates[name]:>9,.0f} changes/s   ({spread})")
         sink_over_raw = rates["sink"] / rates["raw"]
         sink_over_naive = rates["sink"] / rates["naive"]
-        per_round_raw = ", ".join(
-            f"{s / r:.2f}x" for s, r in zip(phases["sink"].rates, phases["raw"].rates, strict=True)
-        )
-        per_round_naive = ", ".join(
-            f"{s / r:.1f}x" for s, r in zip(phases["sink"].rates, phases["naive"].rates, strict=True)
-        )
+        per_round_raw = per_round(phases["sink"].rates, phases["raw"].rates, 2)
+        per_round_naive = per_round(phases["sink"].rates, phases["naive"].rates, 1)
         print(
             f"  sink / (a) raw   = {sink_over_raw:6.2f}x   goal >= {GOAL_SINK_OVER_RAW}x: "
             f"{verdict(sink_over_raw, GOAL_SINK_OVER_RAW)}   (per round {per_round_raw})"
