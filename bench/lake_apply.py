@@ -31,14 +31,18 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from bench.relational_apply import chunks, freeze_heap, sink_batches, verdict
+from bench.relational_apply import chunks, freeze_heap, sink_batches
 from bench.relational_workload import WorkloadBuilder
 from bench.reporting import (
     TimedPhase,
     apply_arguments,
-    per_round,
+    median_stages,
+    print_rates,
+    print_ratios,
+    rates_record,
     ratio_title,
     ratios_and_goals,
+    run_rounds,
     stage_breakdown,
     write_results,
 )
@@ -316,31 +320,14 @@ def main() -> None:
                 bucket,
             ),
         }
-        for round_number in range(1, args.rounds + 1):
-            for phase in phases.values():
-                phase.measure()
-            figures = ", ".join(f"{name} {phase.rates[-1]:,.0f}/s" for name, phase in phases.items())
-            print(f"  round {round_number}: {figures}", flush=True)
+        run_rounds(phases, args.rounds)
         print(
             "  after every phase the objects under its prefix held each of its changes' event ids exactly once: "
             + ", ".join(f"{name} {phase.changes:,} in {phase.objects:,} objects" for name, phase in phases.items())
         )
 
-        rates = {name: phase.median for name, phase in phases.items()}
-        for name, phase in phases.items():
-            spread = ", ".join(f"{rate:,.0f}" for rate in phase.rates)
-            print(f"  {phase.label:<70} {rates[name]:>9,.0f} changes/s   ({spread})")
-        sink_over_raw = rates["sink"] / rates["raw"]
-        sink_over_naive = rates["sink"] / rates["naive"]
-        rounds_raw = per_round(phases["sink"].rates, phases["raw"].rates, 2)
-        print(
-            f"  sink / (a) raw   = {sink_over_raw:6.2f}x   goal >= {GOAL_SINK_OVER_RAW}x: "
-            f"{verdict(sink_over_raw, GOAL_SINK_OVER_RAW)}   (per round {rounds_raw})"
-        )
-        print(
-            f"  sink / (b) naive = {sink_over_naive:6.1f}x   goal >= {GOAL_SINK_OVER_NAIVE:.0f}x: "
-            f"{verdict(sink_over_naive, GOAL_SINK_OVER_NAIVE)}"
-        )
+        rates = print_rates(phases)
+        sink_over_raw, sink_over_naive = print_ratios(phases, GOAL_SINK_OVER_RAW, GOAL_SINK_OVER_NAIVE)
 
         big_ms, small_ms = put_latency_ms(bucket, raw_flat)
         objects_per_change = len(raw_flat) / len(changes)
@@ -366,7 +353,7 @@ def main() -> None:
         breakdown: dict[str, Any] = {}
         if args.profile or sink_over_raw < GOAL_SINK_OVER_RAW:
             timed = [stage_timings(processor, batches, bucket, len(changes)) for _ in range(args.rounds)]
-            stages = {label: statistics.median(run[label] for run in timed) for label in timed[0]}
+            stages = median_stages(timed)
             sink_us, raw_us = 1e6 / rates["sink"], 1e6 / rates["raw"]
             breakdown = stage_breakdown(
                 stages,
@@ -383,7 +370,7 @@ def main() -> None:
         "bytes_per_run": {"uncompressed": uncompressed, "gzip": compressed},
         "rounds": args.rounds,
         "cpus": os.cpu_count(),
-        "rates_changes_per_s": {name: {"median": phase.median, "runs": phase.rates} for name, phase in phases.items()},
+        "rates_changes_per_s": rates_record(phases),
         "naive_sample_changes": sample,
         **ratios_and_goals(sink_over_raw, GOAL_SINK_OVER_RAW, sink_over_naive, GOAL_SINK_OVER_NAIVE),
         "moto_put_object_ms": {"largest_batch_object": big_ms, "one_line_object": small_ms},

@@ -37,7 +37,15 @@ from aws_lambda_powertools.utilities.batch import process_partial_response
 from bench.api_get import quiet_output
 from bench.relational_breakdown import escaping_us, profile_sink, stage_timings
 from bench.relational_workload import WorkloadBuilder
-from bench.reporting import TimedPhase, apply_arguments, ratios_and_goals
+from bench.reporting import (
+    TimedPhase,
+    apply_arguments,
+    print_rates,
+    print_ratios,
+    rates_record,
+    ratios_and_goals,
+    run_rounds,
+)
 from prism.relational.connection import credentials_for
 from prism.relational.rows import CUSTOMERS, ORDER_LINE_COLUMNS, ORDERS, PRODUCTS, RowChange
 from prism.relational.writer import upsert_statement
@@ -323,10 +331,6 @@ def freeze_heap() -> None:
     gc.freeze()
 
 
-def verdict(ratio: float, goal: float) -> str:
-    return "PASS" if ratio >= goal else "MISS"
-
-
 def explain(
     processor: RelationalSinkProcessor,
     workload: Workload,
@@ -445,33 +449,17 @@ def main() -> None:
             ),
         }
         try:
-            for round_number in range(1, args.rounds + 1):
-                for phase in phases.values():
-                    phase.measure()
-                figures = ", ".join(f"{name} {phase.rates[-1]:,.0f}/s" for name, phase in phases.items())
-                print(f"  round {round_number}: {figures}", flush=True)
+            run_rounds(phases, args.rounds)
         finally:
             raw_connection.close()
 
-        rates = {name: phase.median for name, phase in phases.items()}
+        rates = print_rates(phases)
         raw_rows = len(workload.rows) + counts["order_lines"]
-        for name, phase in phases.items():
-            spread = ", ".join(f"{rate:,.0f}" for rate in phase.rates)
-            print(f"  {phase.label:<70} {rates[name]:>9,.0f} changes/s   ({spread})")
         print(
             f"    (a) writes {raw_rows:,} rows (lines included): {rates['raw'] * raw_rows / len(workload.rows):,.0f} "
             f"rows/s; (b) is timed on the first {sample:,} records (all creates) and stated as a rate"
         )
-        sink_over_raw = rates["sink"] / rates["raw"]
-        sink_over_naive = rates["sink"] / rates["naive"]
-        print(
-            f"  sink / (a) raw   = {sink_over_raw:6.2f}x   goal >= {GOAL_SINK_OVER_RAW}x: "
-            f"{verdict(sink_over_raw, GOAL_SINK_OVER_RAW)}"
-        )
-        print(
-            f"  sink / (b) naive = {sink_over_naive:6.1f}x   goal >= {GOAL_SINK_OVER_NAIVE:.0f}x: "
-            f"{verdict(sink_over_naive, GOAL_SINK_OVER_NAIVE)}"
-        )
+        sink_over_raw, sink_over_naive = print_ratios(phases, GOAL_SINK_OVER_RAW, GOAL_SINK_OVER_NAIVE)
         sink_changes = len(workload.changes) * len(opened_by_sink)
         per_10k = sum(opened_by_sink) / sink_changes * 10_000
         print(
@@ -496,7 +484,7 @@ def main() -> None:
         "batch_size": batch_size,
         "rounds": args.rounds,
         "cpus": os.cpu_count(),
-        "rates_changes_per_s": {name: {"median": phase.median, "runs": phase.rates} for name, phase in phases.items()},
+        "rates_changes_per_s": rates_record(phases),
         "naive_sample_records": sample,
         **ratios_and_goals(sink_over_raw, GOAL_SINK_OVER_RAW, sink_over_naive, GOAL_SINK_OVER_NAIVE),
         "sink_connections_opened_per_10k_changes": per_10k,

@@ -50,6 +50,54 @@ class TimedPhase(ABC):
         return statistics.median(self.rates)
 
 
+def run_rounds(phases: Mapping[str, TimedPhase], rounds: int) -> None:
+    """Every phase once per round, interleaved (so drift on a shared machine hits all alike), each round's
+    rates printed."""
+    for round_number in range(1, rounds + 1):
+        for phase in phases.values():
+            phase.measure()
+        figures = ", ".join(f"{name} {phase.rates[-1]:,.0f}/s" for name, phase in phases.items())
+        print(f"  round {round_number}: {figures}", flush=True)
+
+
+def print_rates(phases: Mapping[str, TimedPhase]) -> dict[str, float]:
+    """Each phase's median rate with its rounds; returns the medians by phase name."""
+    rates = {name: phase.median for name, phase in phases.items()}
+    for name, phase in phases.items():
+        spread = ", ".join(f"{rate:,.0f}" for rate in phase.rates)
+        print(f"  {phase.label:<70} {rates[name]:>9,.0f} changes/s   ({spread})")
+    return rates
+
+
+def verdict(ratio: float, goal: float) -> str:
+    return "PASS" if ratio >= goal else "MISS"
+
+
+def print_ratios(phases: Mapping[str, TimedPhase], goal_over_raw: float, goal_over_naive: float) -> tuple[float, float]:
+    """sink/(a) and sink/(b) of the medians, each against its goal and per round; returns both ratios."""
+    sink, raw, naive = phases["sink"], phases["raw"], phases["naive"]
+    over_raw, over_naive = sink.median / raw.median, sink.median / naive.median
+    print(
+        f"  sink / (a) raw   = {over_raw:6.2f}x   goal >= {goal_over_raw}x: {verdict(over_raw, goal_over_raw)}   "
+        f"(per round {per_round(sink.rates, raw.rates, 2)})"
+    )
+    print(
+        f"  sink / (b) naive = {over_naive:6.1f}x   goal >= {goal_over_naive:.0f}x: "
+        f"{verdict(over_naive, goal_over_naive)}   (per round {per_round(sink.rates, naive.rates, 1)})"
+    )
+    return over_raw, over_naive
+
+
+def median_stages(timed: Sequence[Mapping[str, float]]) -> dict[str, float]:
+    """Each stage's median over repeated stage timings."""
+    return {label: statistics.median(run[label] for run in timed) for label in timed[0]}
+
+
+def rates_record(phases: Mapping[str, TimedPhase]) -> dict[str, dict[str, Any]]:
+    """Each phase's median and rounds, for the results file."""
+    return {name: {"median": phase.median, "runs": phase.rates} for name, phase in phases.items()}
+
+
 def per_round(numerators: Sequence[float], denominators: Sequence[float], digits: int) -> str:
     """Each round's ratio, e.g. ``0.86x, 0.82x, 0.78x``."""
     return ", ".join(f"{n / d:.{digits}f}x" for n, d in zip(numerators, denominators, strict=True))

@@ -31,14 +31,18 @@ from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from opensearchpy import helpers
 
-from bench.relational_apply import freeze_heap, sink_batches, verdict
+from bench.relational_apply import freeze_heap, sink_batches
 from bench.relational_workload import WorkloadBuilder
 from bench.reporting import (
     TimedPhase,
     apply_arguments,
-    per_round,
+    median_stages,
+    print_rates,
+    print_ratios,
+    rates_record,
     ratio_title,
     ratios_and_goals,
+    run_rounds,
     stage_breakdown,
     write_results,
 )
@@ -283,11 +287,7 @@ def main() -> None:
                 newest(changes[:sample]),
             ),
         }
-        for round_number in range(1, args.rounds + 1):
-            for phase in phases.values():
-                phase.measure()
-            figures = ", ".join(f"{name} {phase.rates[-1]:,.0f}/s" for name, phase in phases.items())
-            print(f"  round {round_number}: {figures}", flush=True)
+        run_rounds(phases, args.rounds)
         print(
             "  after every phase its indices held exactly each key's newest change (version, tombstone): "
             + ", ".join(
@@ -296,28 +296,14 @@ def main() -> None:
             )
         )
 
-        rates = {name: phase.median for name, phase in phases.items()}
-        for name, phase in phases.items():
-            spread = ", ".join(f"{rate:,.0f}" for rate in phase.rates)
-            print(f"  {phase.label:<70} {rates[name]:>9,.0f} changes/s   ({spread})")
-        sink_over_raw = rates["sink"] / rates["raw"]
-        sink_over_naive = rates["sink"] / rates["naive"]
-        per_round_raw = per_round(phases["sink"].rates, phases["raw"].rates, 2)
-        per_round_naive = per_round(phases["sink"].rates, phases["naive"].rates, 1)
-        print(
-            f"  sink / (a) raw   = {sink_over_raw:6.2f}x   goal >= {GOAL_SINK_OVER_RAW}x: "
-            f"{verdict(sink_over_raw, GOAL_SINK_OVER_RAW)}   (per round {per_round_raw})"
-        )
-        print(
-            f"  sink / (b) naive = {sink_over_naive:6.1f}x   goal >= {GOAL_SINK_OVER_NAIVE:.0f}x: "
-            f"{verdict(sink_over_naive, GOAL_SINK_OVER_NAIVE)}   (per round {per_round_naive})"
-        )
+        rates = print_rates(phases)
+        sink_over_raw, sink_over_naive = print_ratios(phases, GOAL_SINK_OVER_RAW, GOAL_SINK_OVER_NAIVE)
 
         breakdown: dict[str, Any] = {}
         if args.profile or sink_over_raw < GOAL_SINK_OVER_RAW:
             scratch = Indices(client, raw_prefix)
             timed = [stage_timings(processor, batches, scratch, len(changes)) for _ in range(args.rounds)]
-            stages = {label: statistics.median(run[label] for run in timed) for label in timed[0]}
+            stages = median_stages(timed)
             sink_us, raw_us = 1e6 / rates["sink"], 1e6 / rates["raw"]
             breakdown = stage_breakdown(
                 stages,
@@ -337,7 +323,7 @@ def main() -> None:
         "documents_after_run": len(expected),
         "rounds": args.rounds,
         "cpus": os.cpu_count(),
-        "rates_changes_per_s": {name: {"median": phase.median, "runs": phase.rates} for name, phase in phases.items()},
+        "rates_changes_per_s": rates_record(phases),
         "naive_sample_changes": sample,
         **ratios_and_goals(sink_over_raw, GOAL_SINK_OVER_RAW, sink_over_naive, GOAL_SINK_OVER_NAIVE),
         "breakdown": breakdown,
