@@ -36,12 +36,10 @@ from bench.relational_workload import WorkloadBuilder
 from bench.reporting import (
     TimedPhase,
     apply_arguments,
+    measurement,
     median_stages,
     print_rates,
     print_ratios,
-    rates_record,
-    ratio_title,
-    ratios_and_goals,
     run_rounds,
     stage_breakdown,
     write_results,
@@ -327,7 +325,7 @@ def main() -> None:
         )
 
         rates = print_rates(phases)
-        sink_over_raw, sink_over_naive = print_ratios(phases, GOAL_SINK_OVER_RAW, GOAL_SINK_OVER_NAIVE)
+        sink_over_raw, _ = print_ratios(phases, GOAL_SINK_OVER_RAW, GOAL_SINK_OVER_NAIVE)
 
         big_ms, small_ms = put_latency_ms(bucket, raw_flat)
         objects_per_change = len(raw_flat) / len(changes)
@@ -368,21 +366,19 @@ def main() -> None:
         "batch_size": batch_size,
         "objects_per_run": len(raw_flat),
         "bytes_per_run": {"uncompressed": uncompressed, "gzip": compressed},
-        "rounds": args.rounds,
-        "cpus": os.cpu_count(),
-        "rates_changes_per_s": rates_record(phases),
-        "naive_sample_changes": sample,
-        **ratios_and_goals(sink_over_raw, GOAL_SINK_OVER_RAW, sink_over_naive, GOAL_SINK_OVER_NAIVE),
+        **measurement(phases, GOAL_SINK_OVER_RAW, GOAL_SINK_OVER_NAIVE),
         "moto_put_object_ms": {"largest_batch_object": big_ms, "one_line_object": small_ms},
         "put_ms_per_batch_object_for_sink_over_raw_goal_estimate": needed_put_ms,
         "breakdown": breakdown,
     }
-    title = ratio_title(
-        f"lake sink, {counts['changes']:,} changes in batches of {batch_size}, {os.cpu_count()} CPUs, moto S3",
-        (sink_over_raw, GOAL_SINK_OVER_RAW),
-        (sink_over_naive, GOAL_SINK_OVER_NAIVE),
+    write_results(
+        RESULTS,
+        "lake_apply",
+        results,
+        phases,
+        subject=f"lake sink, {counts['changes']:,} changes in batches of {batch_size}, {os.cpu_count()} CPUs, moto S3",
+        ylabel="changes written per second",
     )
-    write_results(RESULTS, "lake_apply", results, phases, title, "changes written per second")
 
 
 if __name__ == "__main__":

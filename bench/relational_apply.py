@@ -37,15 +37,7 @@ from aws_lambda_powertools.utilities.batch import process_partial_response
 from bench.api_get import quiet_output
 from bench.relational_breakdown import escaping_us, profile_sink, stage_timings
 from bench.relational_workload import WorkloadBuilder
-from bench.reporting import (
-    TimedPhase,
-    apply_arguments,
-    print_rates,
-    print_ratios,
-    rates_record,
-    ratios_and_goals,
-    run_rounds,
-)
+from bench.reporting import TimedPhase, apply_arguments, measurement, print_rates, print_ratios, run_rounds
 from prism.relational.connection import credentials_for
 from prism.relational.rows import CUSTOMERS, ORDER_LINE_COLUMNS, ORDERS, PRODUCTS, RowChange
 from prism.relational.writer import upsert_statement
@@ -482,11 +474,7 @@ def main() -> None:
     results = {
         "workload": counts | {"average_body_bytes": body_bytes},
         "batch_size": batch_size,
-        "rounds": args.rounds,
-        "cpus": os.cpu_count(),
-        "rates_changes_per_s": rates_record(phases),
-        "naive_sample_records": sample,
-        **ratios_and_goals(sink_over_raw, GOAL_SINK_OVER_RAW, sink_over_naive, GOAL_SINK_OVER_NAIVE),
+        **measurement(phases, GOAL_SINK_OVER_RAW, GOAL_SINK_OVER_NAIVE, naive_unit="records"),
         "sink_connections_opened_per_10k_changes": per_10k,
         "failover": {"median_recovery_ms": recovery_ms, "runs": [vars(run) for run in failovers]},
         "breakdown": breakdown,

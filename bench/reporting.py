@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import time
 from abc import ABC, abstractmethod
@@ -76,7 +77,7 @@ def verdict(ratio: float, goal: float) -> str:
 def print_ratios(phases: Mapping[str, TimedPhase], goal_over_raw: float, goal_over_naive: float) -> tuple[float, float]:
     """sink/(a) and sink/(b) of the medians, each against its goal and per round; returns both ratios."""
     sink, raw, naive = phases["sink"], phases["raw"], phases["naive"]
-    over_raw, over_naive = sink.median / raw.median, sink.median / naive.median
+    over_raw, over_naive = sink_ratios(phases)
     print(
         f"  sink / (a) raw   = {over_raw:6.2f}x   goal >= {goal_over_raw}x: {verdict(over_raw, goal_over_raw)}   "
         f"(per round {per_round(sink.rates, raw.rates, 2)})"
@@ -91,11 +92,6 @@ def print_ratios(phases: Mapping[str, TimedPhase], goal_over_raw: float, goal_ov
 def median_stages(timed: Sequence[Mapping[str, float]]) -> dict[str, float]:
     """Each stage's median over repeated stage timings."""
     return {label: statistics.median(run[label] for run in timed) for label in timed[0]}
-
-
-def rates_record(phases: Mapping[str, TimedPhase]) -> dict[str, dict[str, Any]]:
-    """Each phase's median and rounds, for the results file."""
-    return {name: {"median": phase.median, "runs": phase.rates} for name, phase in phases.items()}
 
 
 def per_round(numerators: Sequence[float], denominators: Sequence[float], digits: int) -> str:
@@ -117,36 +113,52 @@ def apply_arguments(description: str | None, naive_default: int, naive_unit: str
     return parser.parse_args()
 
 
-def ratio_title(subject: str, over_raw: tuple[float, float], over_naive: tuple[float, float]) -> str:
-    """The plot's title: ``subject``, then each ratio with its goal."""
-    (raw, raw_goal), (naive, naive_goal) = over_raw, over_naive
-    return (
-        f"{subject}: sink/(a) raw {raw:.2f}x (goal >= {raw_goal}x), sink/(b) naive {naive:.1f}x "
-        f"(goal >= {naive_goal:.0f}x)"
-    )
+def sink_ratios(phases: Mapping[str, RatedPhase]) -> tuple[float, float]:
+    """sink/(a) and sink/(b) of the phases' medians."""
+    sink = phases["sink"].median
+    return sink / phases["raw"].median, sink / phases["naive"].median
+
+
+def measurement(
+    phases: Mapping[str, TimedPhase], goal_over_raw: float, goal_over_naive: float, naive_unit: str = "changes"
+) -> dict[str, Any]:
+    """What every apply benchmark records of a run: rounds, CPUs, each phase's rates, the naive sample, and
+    the two ratios with their goals."""
+    over_raw, over_naive = sink_ratios(phases)
+    return {
+        "rounds": len(phases["sink"].rates),
+        "cpus": os.cpu_count(),
+        "rates_changes_per_s": {name: {"median": phase.median, "runs": phase.rates} for name, phase in phases.items()},
+        f"naive_sample_{naive_unit}": phases["naive"].changes,
+        "ratios": {"sink_over_raw": over_raw, "sink_over_naive": over_naive},
+        "goals": {
+            "sink_over_raw": {"goal": goal_over_raw, "met": over_raw >= goal_over_raw},
+            "sink_over_naive": {"goal": goal_over_naive, "met": over_naive >= goal_over_naive},
+        },
+    }
 
 
 def write_results(
-    directory: Path, name: str, results: Mapping[str, Any], phases: Mapping[str, RatedPhase], title: str, ylabel: str
+    directory: Path,
+    name: str,
+    results: Mapping[str, Any],
+    phases: Mapping[str, RatedPhase],
+    *,
+    subject: str,
+    ylabel: str,
 ) -> None:
-    """``<name>.json`` and ``<name>.png`` in ``directory``, and a line saying where they are."""
+    """``<name>.json`` and a plot ``<name>.png`` titled ``subject`` and each ratio against its goal (from
+    ``results``) in ``directory``, and a line saying where they are."""
+    over_raw, over_naive = sink_ratios(phases)
+    goals = results["goals"]
+    title = (
+        f"{subject}: sink/(a) raw {over_raw:.2f}x (goal >= {goals['sink_over_raw']['goal']}x), sink/(b) naive "
+        f"{over_naive:.1f}x (goal >= {goals['sink_over_naive']['goal']:.0f}x)"
+    )
     directory.mkdir(parents=True, exist_ok=True)
     (directory / f"{name}.json").write_text(json.dumps(results, indent=2))
     rate_bars(phases, title, ylabel, directory / f"{name}.png")
     print(f"  results: {directory / f'{name}.json'}, {directory / f'{name}.png'}")
-
-
-def ratios_and_goals(
-    sink_over_raw: float, goal_over_raw: float, sink_over_naive: float, goal_over_naive: float
-) -> dict[str, Any]:
-    """The two ratios of a run and whether each met its goal, for the results file."""
-    return {
-        "ratios": {"sink_over_raw": sink_over_raw, "sink_over_naive": sink_over_naive},
-        "goals": {
-            "sink_over_raw": {"goal": goal_over_raw, "met": sink_over_raw >= goal_over_raw},
-            "sink_over_naive": {"goal": goal_over_naive, "met": sink_over_naive >= goal_over_naive},
-        },
-    }
 
 
 def stage_breakdown(
