@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import uuid
 from typing import TYPE_CHECKING
 
 import boto3
@@ -12,9 +11,9 @@ import pytest
 from hypothesis import settings
 
 from prism_local.config import LocalConfig, Ports, local_session
-from prism_local.stack.control import stack_up
 from prism_local.stack.lifecycle import LocalStack
 from tests.support.ports import free_port
+from tests.support.stacks import provision_stack
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -73,9 +72,7 @@ def local_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCon
 @pytest.fixture
 def provisioned(local_servers: LocalConfig) -> LocalConfig:
     """template.yaml provisioned into the session's moto under a stack name of this test's own."""
-    config = local_servers.with_overrides(stack_name=f"t{uuid.uuid4().hex[:8]}")
-    stack_up(config)
-    return config
+    return provision_stack(local_servers)
 
 
 def cli_environment(config: LocalConfig) -> dict[str, str]:

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from tests.support.cache import sqs_record
 from tests.support.histories import KEYS, deliveries
 from tests.support.relational import actual_projection, change, expected_projection, root_connection, sink_environment
+from tests.support.stacks import provision_stack
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -32,11 +33,7 @@ EXAMPLES = int(os.environ.get("PRISM_RELATIONAL_EXAMPLES", "200"))
 
 @pytest.fixture(scope="module")
 def stack(local_servers: LocalConfig) -> LocalConfig:
-    from prism_local.stack.control import stack_up
-
-    config = local_servers.with_overrides(stack_name=f"conv{uuid.uuid4().hex[:8]}")
-    stack_up(config)
-    return config
+    return provision_stack(local_servers, "conv")
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ from prism.relational.migrations import MIGRATIONS_DIR
 from prism.relational.schema import MigrationError, apply_migrations
 from prism_local.stack.control import stack_up
 from prism_local.stack.relational_schema import projection_source_file
+from tests.support.stacks import provision_stack
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -187,8 +188,7 @@ def test_stack_up_migrates_the_stacks_own_database_and_reports_it(local_servers:
 
 
 def test_the_projection_is_reset_when_its_dynamodb_is_gone_and_kept_while_it_is_not(local_servers: LocalConfig) -> None:
-    config = local_servers.with_overrides(stack_name=f"t{uuid.uuid4().hex[:8]}")
-    stack_up(config)
+    config = provision_stack(local_servers)
     with connect(config, config.database_name) as connection, connection.cursor() as cursor:
         cursor.execute("INSERT INTO customers (id, item, version) VALUES ('c-1', '{}', 1)")
         connection.commit()

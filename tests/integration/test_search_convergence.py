@@ -19,6 +19,7 @@ from prism.changes.envelope import Op
 from tests.support.histories import KEYS, deliveries
 from tests.support.relational import change
 from tests.support.search import deliver, documents, search_sink
+from tests.support.stacks import provision_stack
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -34,11 +35,7 @@ EXAMPLES = int(os.environ.get("PRISM_SEARCH_EXAMPLES", "150"))
 
 @pytest.fixture(scope="module")
 def stack(local_servers: LocalConfig) -> LocalConfig:
-    from prism_local.stack.control import stack_up
-
-    config = local_servers.with_overrides(stack_name=f"sconv{uuid.uuid4().hex[:8]}")
-    stack_up(config)
-    return config
+    return provision_stack(local_servers, "sconv")
 
 
 @pytest.fixture(scope="module")

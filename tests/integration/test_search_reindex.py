@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import random
 import threading
-import uuid
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +18,7 @@ from prism.search.reindex import ReindexError, alias_states, reindex
 from prism_local.stack.search_indices import osmem_client, search_index_prefix
 from tests.support.relational import change
 from tests.support.search import deliver, search_sink
+from tests.support.stacks import provision_stack
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -33,10 +33,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def stack(local_servers: LocalConfig) -> Iterator[LocalConfig]:
-    from prism_local.stack.control import stack_up
-
-    config = local_servers.with_overrides(stack_name=f"reidx{uuid.uuid4().hex[:8]}")
-    stack_up(config)
+    config = provision_stack(local_servers, "reidx")
     yield config
     client = osmem_client(config)
     client.indices.delete(index=f"{search_index_prefix(config)}*")
