@@ -114,11 +114,10 @@ class StoreRow:
         return self.mismatches == 0 and counts_equal
 
 
-@dataclass(frozen=True)
-class StoreComparison:
-    database: str
-    rows: tuple[StoreRow, ...]
-    waited_s: float  # how long the demo waited for the relational sink to catch up
+class _RowsComparison:
+    """A store compared row by row with DynamoDB: it matches when every row does."""
+
+    rows: tuple[StoreRow, ...] | tuple[SearchRow, ...]
 
     @property
     def matches(self) -> bool:
@@ -129,24 +128,30 @@ class StoreComparison:
         return sum(row.mismatches for row in self.rows)
 
 
+@dataclass(frozen=True)
+class StoreComparison(_RowsComparison):
+    database: str
+    rows: tuple[StoreRow, ...]
+    waited_s: float  # how long the demo waited for the relational sink to catch up
+
+
+def _entity_figures(dynamodb: StoreState, other: StoreState, entity: str) -> tuple[int, int, tuple[int, int], int]:
+    """``entity`` in DynamoDB and in ``other``: live counts, tombstone counts, and how many keys differ (not
+    held by both at the same version, both live or both deleted)."""
+    keys = {k for k in dynamodb.entities.keys() | other.entities.keys() if k[0] == entity}
+    differing = sum(1 for key in keys if dynamodb.entities.get(key) != other.entities.get(key))
+    tombstones = (dynamodb.tombstones(entity), other.tombstones(entity))
+    return len(dynamodb.live(entity)), len(other.live(entity)), tombstones, differing
+
+
 def compare_stores(dynamodb: StoreState, mysql: StoreState, *, database: str, waited_s: float) -> StoreComparison:
     """DynamoDB against the MySQL projection. An entity mismatches unless both hold it at the same version
     and both live or both deleted: so a live entity missing or at another version in MySQL, a deleted one
     still live there, and a row DynamoDB does not have all count. An order line mismatches unless both have it."""
-    rows = []
-    for spec in TABLES.values():
-        keys = {k for k in dynamodb.entities.keys() | mysql.entities.keys() if k[0] == spec.entity}
-        differing = sum(1 for key in keys if dynamodb.entities.get(key) != mysql.entities.get(key))
-        rows.append(
-            StoreRow(
-                spec.name,
-                f"v_{spec.name}",
-                len(dynamodb.live(spec.entity)),
-                len(mysql.live(spec.entity)),
-                (dynamodb.tombstones(spec.entity), mysql.tombstones(spec.entity)),
-                differing,
-            )
-        )
+    rows = [
+        StoreRow(spec.name, f"v_{spec.name}", *_entity_figures(dynamodb, mysql, spec.entity))
+        for spec in TABLES.values()
+    ]
     rows.append(
         StoreRow(
             "order lines",
@@ -177,17 +182,9 @@ class SearchRow:
 
 
 @dataclass(frozen=True)
-class SearchComparison:
+class SearchComparison(_RowsComparison):
     rows: tuple[SearchRow, ...]
     waited_s: float  # how long the demo waited for the search sink to catch up
-
-    @property
-    def matches(self) -> bool:
-        return all(row.matches for row in self.rows)
-
-    @property
-    def mismatches(self) -> int:
-        return sum(row.mismatches for row in self.rows)
 
 
 def compare_search(
@@ -196,18 +193,9 @@ def compare_search(
     """DynamoDB against the search indices, as ``compare_stores`` does for MySQL: an entity mismatches unless
     both hold it at the same version and both live or both deleted (a tombstone document)."""
     indexed = StoreState(documents, frozenset())
-    rows = []
-    for index in INDICES.values():
-        keys = {k for k in dynamodb.entities.keys() | documents.keys() if k[0] == index.entity}
-        rows.append(
-            SearchRow(
-                index.alias(prefix),
-                len(dynamodb.live(index.entity)),
-                len(indexed.live(index.entity)),
-                (dynamodb.tombstones(index.entity), indexed.tombstones(index.entity)),
-                sum(1 for key in keys if dynamodb.entities.get(key) != documents.get(key)),
-            )
-        )
+    rows = [
+        SearchRow(index.alias(prefix), *_entity_figures(dynamodb, indexed, index.entity)) for index in INDICES.values()
+    ]
     return SearchComparison(tuple(rows), waited_s)
 
 
