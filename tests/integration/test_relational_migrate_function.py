@@ -217,6 +217,16 @@ class FreshCluster:
     app_secret_name: str
     app_secret_arn: str
 
+    def environment(self, admin: Admin) -> dict[str, str]:
+        """The MigrationFunction's environment on such a stack: the admin's login and the app user's secret."""
+        return admin.environment(DB_NAME=self.database, DB_APP_USER_SECRET_ARN=self.app_secret_arn)
+
+    def request(self, kind: str, response_url: str, **fields: Any) -> dict[str, Any]:
+        """A CloudFormation request of ``kind`` for this cluster's database."""
+        event = custom_resource_event(kind, response_url, **fields)
+        event["ResourceProperties"]["Database"] = self.database
+        return event
+
 
 @pytest.fixture
 def fresh_cluster(provisioned: LocalConfig) -> Iterator[FreshCluster]:
@@ -306,11 +316,9 @@ def test_as_the_stack_s_app_user_it_confirms_an_up_to_date_database_but_cannot_m
 def test_with_the_app_user_secret_the_admin_creates_database_and_app_user_then_migrates(
     provisioned: LocalConfig, admin: Admin, fresh_cluster: FreshCluster, endpoint: ResponseEndpoint
 ) -> None:
-    environment = admin.environment(DB_NAME=fresh_cluster.database, DB_APP_USER_SECRET_ARN=fresh_cluster.app_secret_arn)
-    create = custom_resource_event("Create", endpoint.url("create"))
-    create["ResourceProperties"]["Database"] = fresh_cluster.database
+    create = fresh_cluster.request("Create", endpoint.url("create"))
 
-    payload = invoke_migration_function(provisioned, create, environment)
+    payload = invoke_migration_function(provisioned, create, fresh_cluster.environment(admin))
 
     assert (payload["Status"], payload["PhysicalResourceId"]) == ("SUCCESS", f"{fresh_cluster.database}-schema")
     assert payload["Data"] == {"Applied": ",".join(SHIPPED), "Count": len(SHIPPED)}
@@ -334,10 +342,8 @@ def test_with_the_app_user_secret_the_admin_creates_database_and_app_user_then_m
 def test_an_update_re_syncs_a_changed_app_password_and_revokes_privileges_beyond_the_dml(
     provisioned: LocalConfig, admin: Admin, fresh_cluster: FreshCluster, endpoint: ResponseEndpoint
 ) -> None:
-    environment = admin.environment(DB_NAME=fresh_cluster.database, DB_APP_USER_SECRET_ARN=fresh_cluster.app_secret_arn)
-    create = custom_resource_event("Create", endpoint.url("create"))
-    create["ResourceProperties"]["Database"] = fresh_cluster.database
-    invoke_migration_function(provisioned, create, environment)
+    environment = fresh_cluster.environment(admin)
+    invoke_migration_function(provisioned, fresh_cluster.request("Create", endpoint.url("create")), environment)
     old_password = secret_password(provisioned, fresh_cluster)
     # Given an operator changed the secret by hand, and granted the app user DDL
     new_password = secrets.token_urlsafe(18)
@@ -345,10 +351,9 @@ def test_an_update_re_syncs_a_changed_app_password_and_revokes_privileges_beyond
     with root(provisioned) as connection, connection.cursor() as cursor:
         cursor.execute(f"GRANT CREATE, DROP ON `{fresh_cluster.database}`.* TO %s@'%%'", (fresh_cluster.app_user,))
 
-    update = custom_resource_event(
+    update = fresh_cluster.request(
         "Update", endpoint.url("update"), PhysicalResourceId=f"{fresh_cluster.database}-schema"
     )
-    update["ResourceProperties"]["Database"] = fresh_cluster.database
     payload = invoke_migration_function(provisioned, update, environment)
 
     assert (payload["Status"], payload["Data"]) == ("SUCCESS", {"Applied": "", "Count": 0})
