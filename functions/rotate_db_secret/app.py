@@ -22,14 +22,14 @@ if TYPE_CHECKING:
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> StepOutcome:
     request: RotationRequest | None = None
+    completed = False
     try:
         request = RotationRequest.from_event(event)
         outcome = secret_rotator().run(request)
-    except Exception:
-        # Counted, then raised: the invocation's failure is what tells Secrets Manager the rotation failed.
-        count_step("SecretRotationStepsFailed", request)
-        raise
-    count_step("SecretRotationStepsCompleted", request)
+        completed = True
+    finally:
+        # Counted either way; a failure still propagates: it is what tells Secrets Manager the step failed.
+        count_step("SecretRotationStepsCompleted" if completed else "SecretRotationStepsFailed", request)
     return outcome
 
 
